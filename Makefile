@@ -1,0 +1,48 @@
+# OptiQ — `make run` starts the platform, `make test` runs the suite. Both install first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REQS := requirements/base.txt requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run test test-slow lint format bench demo-train stop clean
+
+install: $(STAMP)
+
+$(STAMP): $(REQS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "OptiQ needs Python 3.11 or newer"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip wheel
+	@# torch first, pinned: the CPU build; a looser pin would pull the CUDA wheels.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: install
+	$(BIN)/python -m optiq_site.runner
+
+test: install
+	$(BIN)/python -m pytest
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+stop:
+	$(BIN)/python -c 'from pathlib import Path; from optiq_site import embedded as e; d = Path("var"); e.valkey_stop(d / "valkey"); e.postgres_stop(d / "pgdata")'
+
+clean:
+	rm -rf $(VENV) var

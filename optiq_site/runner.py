@@ -1,0 +1,173 @@
+"""`make run`: the whole platform on one machine.
+
+Starts (or reuses) the embedded PostgreSQL + pgvector and Valkey unless DATABASE_URL /
+REDIS_URL point elsewhere, migrates, creates the demo admin and API key on first start,
+loads demo data, then runs the ASGI web server, one Celery worker per queue and Flower
+until Ctrl-C, which stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _say(message: str) -> None:
+    print(f"[optiq] {message}", flush=True)
+
+
+def _manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
+    command = [sys.executable, str(BASE_DIR / "manage.py"), *args]
+    if capture:
+        return subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    subprocess.run(command, env=env, check=True)
+    return ""
+
+
+def _pgvector_preflight(database_url: str) -> None:
+    import psycopg
+
+    from optiq_site.settings.base import database_from_url
+
+    db = database_from_url(database_url)
+    with psycopg.connect(
+        host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
+        password=db["PASSWORD"] or None, dbname=db["NAME"], connect_timeout=5,
+    ) as conn:
+        row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+    if row is None:
+        _say(
+            "The PostgreSQL at DATABASE_URL has no pgvector extension ('vector'). Install pgvector "
+            "on that server (postgresql-NN-pgvector, or the pgvector/pgvector Docker image), or unset "
+            "DATABASE_URL to use the embedded PostgreSQL."
+        )
+        sys.exit(2)
+
+
+def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            return last
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            last = json.loads(exc.read() or b"{}")
+        except OSError:
+            pass
+        time.sleep(1)
+    return last
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "optiq_site.settings.local")
+    from optiq_site.settings.env import env_int, env_path, env_str
+
+    data_dir = env_path("OPTIQ_DATA_DIR", BASE_DIR / "var")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    embedded_pg = not env_str("DATABASE_URL")
+    embedded_redis = not env_str("REDIS_URL")
+    started = time.monotonic()
+
+    from optiq_site import embedded
+    from optiq_site.settings.base import database_to_url
+
+    if embedded_pg:
+        _say(f"Starting the embedded PostgreSQL + pgvector in {data_dir / 'pgdata'}")
+        env["DATABASE_URL"] = database_to_url(embedded.postgres_start(data_dir / "pgdata"))
+    if embedded_redis:
+        _say(f"Starting the embedded Valkey broker in {data_dir / 'valkey'}")
+        env["REDIS_URL"] = embedded.valkey_start(data_dir / "valkey")
+    _pgvector_preflight(env["DATABASE_URL"])
+
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def stop(*_: object) -> None:
+        _say("Stopping…")
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if embedded_redis:
+            embedded.valkey_stop(data_dir / "valkey")
+        if embedded_pg:
+            embedded.postgres_stop(data_dir / "pgdata")
+        _say("Stopped. Your data is kept in " + str(data_dir))
+
+    try:
+        _say("Migrating the database")
+        _manage("migrate", "--noinput", env=env)
+        _say("Preparing demo user, API key and demo data")
+        output = _manage("bootstrap_local", env=env, capture=True)
+        lines = [line for line in output.splitlines() if line.strip()]
+        for line in lines[:-1]:
+            print(line)
+        credentials = json.loads(lines[-1])
+
+        host = env_str("OPTIQ_HOST", "127.0.0.1") or "127.0.0.1"
+        port = env_int("OPTIQ_PORT", 8000)
+        flower_port = env_int("OPTIQ_FLOWER_PORT", 5555)
+        inference_workers = env_int("OPTIQ_INFERENCE_WORKERS", 1)
+        celery = [sys.executable, "-m", "celery", "-A", "optiq_site"]
+        commands = {
+            "web": [sys.executable, "-m", "uvicorn", "optiq_site.asgi:application", "--host", host,
+                    "--port", str(port), "--workers", str(env_int("OPTIQ_WEB_WORKERS", 1)), "--no-access-log"],
+            "inference worker": [*celery, "worker", "-Q", "inference", "-n", "inference@%h",
+                                 "-c", str(inference_workers), "-l", "INFO"],
+            "training worker": [*celery, "worker", "-Q", "training,default", "-n", "training@%h",
+                                "-c", "1", "-l", "INFO"],
+            "flower": [*celery, "flower", f"--port={flower_port}", f"--address={host}"],
+        }
+        log_dir = data_dir / "logs"
+        log_dir.mkdir(exist_ok=True)
+        for name, command in commands.items():
+            log = open(log_dir / f"{name.replace(' ', '-')}.log", "ab")  # noqa: SIM115 - lives with the process
+            processes.append(subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT))
+            _say(f"Started {name} (log: {log.name})")
+
+        base = f"http://{host}:{port}"
+        ready = _wait_ready(f"{base}/readyz", processes)
+        for check in ready.get("checks", []):
+            _say(f"  {'ok ' if check['ok'] else 'NOT'} {check['name']}: {check['detail']}")
+        _say(f"Ready in {time.monotonic() - started:.1f} s" if ready.get("status") == "ready" else "Some checks are not green yet (see above and var/logs/)")
+        print(
+            f"""
+  OptiQ is running.
+    Admin        {base}/admin/          user: {credentials['username']}  password: {credentials['password']}
+    API docs     {base}/api/docs/
+    OpenAI API   {base}/v1/             key: {credentials['api_key']}
+    Health       {base}/readyz
+    Flower       http://{host}:{flower_port}/
+  Press Ctrl-C to stop.
+""",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        failed = [name for name, p in zip(commands, processes) if p.poll() is not None]
+        _say(f"{', '.join(failed)} exited; see {log_dir}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
