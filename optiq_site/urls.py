@@ -15,4 +15,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("practice.api.urls")),
+    path("api/v1/assistant/", include("assistant.api.urls")),
+    path("api/v1/models/", include("assistant.api.registry_urls")),
+    path("api/v1/training/", include("training_jobs.api.urls")),
+    path("v1/", include("assistant.openai_api.urls")),
+    path("", include("assistant.monitoring.urls")),
 ]

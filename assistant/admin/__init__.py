@@ -1,0 +1,1 @@
+from . import knowledge, registry, threads  # noqa: F401
