@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ def api_key_hash(raw_key: str) -> str:
 
 
 @transaction.atomic
-def api_key_create(*, user: AbstractBaseUser, name: str = "default") -> tuple[ApiKey, str]:
+def api_key_create(*, user: User, name: str = "default") -> tuple[ApiKey, str]:
     """Create a key for ``user``; return the stored row and the raw key (shown only now)."""
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(user=user, name=name, prefix=raw[:10], key_hash=api_key_hash(raw))

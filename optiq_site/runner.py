@@ -39,8 +39,12 @@ def _pgvector_preflight(database_url: str) -> None:
 
     db = database_from_url(database_url)
     with psycopg.connect(
-        host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-        password=db["PASSWORD"] or None, dbname=db["NAME"], connect_timeout=5,
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        connect_timeout=5,
     ) as conn:
         row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
     if row is None:
@@ -125,12 +129,43 @@ def main() -> int:
         inference_workers = env_int("OPTIQ_INFERENCE_WORKERS", 1)
         celery = [sys.executable, "-m", "celery", "-A", "optiq_site"]
         commands = {
-            "web": [sys.executable, "-m", "uvicorn", "optiq_site.asgi:application", "--host", host,
-                    "--port", str(port), "--workers", str(env_int("OPTIQ_WEB_WORKERS", 1)), "--no-access-log"],
-            "inference worker": [*celery, "worker", "-Q", "inference", "-n", "inference@%h",
-                                 "-c", str(inference_workers), "-l", "INFO"],
-            "training worker": [*celery, "worker", "-Q", "training,default", "-n", "training@%h",
-                                "-c", "1", "-l", "INFO"],
+            "web": [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "optiq_site.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(env_int("OPTIQ_WEB_WORKERS", 1)),
+                "--no-access-log",
+            ],
+            "inference worker": [
+                *celery,
+                "worker",
+                "-Q",
+                "inference",
+                "-n",
+                "inference@%h",
+                "-c",
+                str(inference_workers),
+                "-l",
+                "INFO",
+            ],
+            "training worker": [
+                *celery,
+                "worker",
+                "-Q",
+                "training,default",
+                "-n",
+                "training@%h",
+                "-c",
+                "1",
+                "-l",
+                "INFO",
+            ],
             "flower": [*celery, "flower", f"--port={flower_port}", f"--address={host}"],
         }
         log_dir = data_dir / "logs"
@@ -144,13 +179,17 @@ def main() -> int:
         ready = _wait_ready(f"{base}/readyz", processes)
         for check in ready.get("checks", []):
             _say(f"  {'ok ' if check['ok'] else 'NOT'} {check['name']}: {check['detail']}")
-        _say(f"Ready in {time.monotonic() - started:.1f} s" if ready.get("status") == "ready" else "Some checks are not green yet (see above and var/logs/)")
+        _say(
+            f"Ready in {time.monotonic() - started:.1f} s"
+            if ready.get("status") == "ready"
+            else "Some checks are not green yet (see above and var/logs/)"
+        )
         print(
             f"""
   OptiQ is running.
-    Admin        {base}/admin/          user: {credentials['username']}  password: {credentials['password']}
+    Admin        {base}/admin/          user: {credentials["username"]}  password: {credentials["password"]}
     API docs     {base}/api/docs/
-    OpenAI API   {base}/v1/             key: {credentials['api_key']}
+    OpenAI API   {base}/v1/             key: {credentials["api_key"]}
     Health       {base}/readyz
     Flower       http://{host}:{flower_port}/
   Press Ctrl-C to stop.
@@ -160,7 +199,7 @@ def main() -> int:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while all(p.poll() is None for p in processes):
             time.sleep(1)
-        failed = [name for name, p in zip(commands, processes) if p.poll() is not None]
+        failed = [name for name, p in zip(commands, processes, strict=True) if p.poll() is not None]
         _say(f"{', '.join(failed)} exited; see {log_dir}")
         return 1
     except KeyboardInterrupt:

@@ -71,8 +71,14 @@ def worker_process(transactional_db) -> Iterator[Callable[..., subprocess.Popen[
     """Start `celery worker` processes, as production runs them, pointed at the test database."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(*, queues: str = "default,inference,training", concurrency: int = 1, pool: str = "prefork",
-              name: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        *,
+        queues: str = "default,inference,training",
+        concurrency: int = 1,
+        pool: str = "prefork",
+        name: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         from optiq_site.celery import app
 
         node = name or f"test-{len(started)}-{os.getpid()}@%h"
@@ -83,9 +89,30 @@ def worker_process(transactional_db) -> Iterator[Callable[..., subprocess.Popen[
             **(extra_env or {}),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "optiq_site", "worker", "-Q", queues, "-P", pool,
-             "-c", str(concurrency), "-n", node, "-l", "INFO", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "optiq_site",
+                "worker",
+                "-Q",
+                queues,
+                "-P",
+                pool,
+                "-c",
+                str(concurrency),
+                "-n",
+                node,
+                "-l",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         started.append(process)
         hostname = node.replace("%h", os.uname().nodename)

@@ -109,6 +109,7 @@ def database_to_url(db: dict[str, Any]) -> str:
 # DATABASES and REDIS_URL are set by local/test/production.
 DATABASES: dict[str, dict[str, Any]] = {}
 REDIS_URL = ""
+CELERY_BROKER_URL = ""
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

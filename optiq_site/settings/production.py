@@ -14,7 +14,7 @@ _secret = env_str("DJANGO_SECRET_KEY")
 if not _secret or _secret.startswith("optiq-insecure"):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set. Production refuses to start without a secret key: "
-        "generate one with `python -c \"import secrets; print(secrets.token_urlsafe(50))\"` "
+        'generate one with `python -c "import secrets; print(secrets.token_urlsafe(50))"` '
         "and set it in the environment."
     )
 SECRET_KEY = _secret

@@ -14,7 +14,9 @@ def _import_production(env_overrides):
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "-c", "import optiq_site.settings.production"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -31,9 +33,13 @@ def test_production_names_a_missing_database_url():
 
 
 def test_production_starts_with_secret_and_services():
-    result = _import_production({
-        "DJANGO_SECRET_KEY": "x" * 50, "DATABASE_URL": "postgresql://u:p@db:5433/optiq", "REDIS_URL": "redis://r:6379/0",
-    })
+    result = _import_production(
+        {
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "DATABASE_URL": "postgresql://u:p@db:5433/optiq",
+            "REDIS_URL": "redis://r:6379/0",
+        }
+    )
     assert result.returncode == 0, result.stderr
     assert ROOT_URLCONF == "optiq_site.urls"
 
