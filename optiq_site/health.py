@@ -71,7 +71,8 @@ def check_broker() -> ReadinessCheck:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-        return ReadinessCheck("broker", True, settings.CELERY_BROKER_URL.split("@")[-1])
+            where = conn.as_uri()  # the password, if any, is masked
+        return ReadinessCheck("broker", True, where)
     except Exception as exc:
         return ReadinessCheck("broker", False, f"cannot reach the broker: {exc}")
 

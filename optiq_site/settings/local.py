@@ -31,4 +31,4 @@ if not REDIS_URL:
 
     REDIS_URL = valkey_start(DATA_DIR / "valkey")
     os.environ["REDIS_URL"] = REDIS_URL
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL

@@ -21,7 +21,7 @@ SECRET_KEY = _secret
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", required=True) or "")}
 REDIS_URL = env_str("REDIS_URL", required=True) or ""
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
