@@ -1,0 +1,97 @@
+"""Input and output serializers of the assistant's threads and knowledge API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread, KnowledgeDocument
+
+
+class SourceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["knowledge_chunk", "product", "tool_result", "patient"])
+    id = serializers.JSONField()
+    title = serializers.CharField()
+    snippet = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class ToolCallSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    arguments = serializers.DictField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    sources = SourceSerializer(many=True, read_only=True)
+    tool_calls = ToolCallSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AssistantMessage
+        fields = ["id", "role", "kind", "content", "sources", "tool_calls", "model_name", "planner", "created_at"]
+        read_only_fields = fields
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AssistantThread
+        fields = ["id", "title", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"title": {"required": False, "allow_blank": True, "max_length": 200}}
+
+
+class ThreadDetailSerializer(ThreadSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta(ThreadSerializer.Meta):
+        fields = [*ThreadSerializer.Meta.fields, "messages"]
+
+
+class QuestionSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=2000, trim_whitespace=True)
+    stream = serializers.BooleanField(default=False)
+    max_tokens = serializers.IntegerField(min_value=1, max_value=1024, default=160)
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=AssistantFeedback.Rating.choices)
+    corrected_answer = serializers.CharField(max_length=8000, required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AssistantFeedback
+        fields = ["id", "message", "rating", "corrected_answer", "comment", "training_example_id", "created_at"]
+        read_only_fields = fields
+
+
+class KnowledgeDocumentSerializer(serializers.ModelSerializer):
+    progress = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = KnowledgeDocument
+        fields = [
+            "id", "slug", "title", "category", "source_type", "source_name", "status", "progress",
+            "chunks_total", "chunks_done", "error", "created_at", "updated_at", "embedded_at",
+        ]
+        read_only_fields = fields
+
+
+class KnowledgeDocumentInputSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False)
+    content = serializers.CharField(required=False, allow_blank=False, max_length=2_000_000)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    slug = serializers.SlugField(required=False, allow_blank=True, max_length=200, default="")
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    source_type = serializers.ChoiceField(choices=["markdown", "text"], required=False, default="markdown")
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("file")) == bool(attrs.get("content")):
+            raise serializers.ValidationError({"file": "Send either a file or content, not both or neither."})
+        if attrs.get("content") and not (attrs.get("title") or attrs.get("slug")) and attrs["source_type"] == "text":
+            raise serializers.ValidationError({"title": "A plain-text document needs a title."})
+        return attrs
+
+
+class KnowledgeSearchSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500)
+    limit = serializers.IntegerField(min_value=1, max_value=20, default=5)

@@ -1,0 +1,1 @@
+"""The chat service: plan -> tools or retrieval -> prompt -> LLM -> stream -> stored message."""

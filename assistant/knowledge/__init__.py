@@ -1,0 +1,1 @@
+"""The knowledge base: chunking, ingestion, embedding, retrieval and the catalogue sync."""

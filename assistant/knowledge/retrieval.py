@@ -1,0 +1,130 @@
+"""Reads from the knowledge base: hybrid search (pgvector HNSW + PostgreSQL full text, fused by rank)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from assistant.llm.embeddings import embed_texts
+
+RRF_K = 60
+HNSW_EF_SEARCH = 80
+WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: int
+    document_id: int
+    slug: str
+    title: str
+    heading: str
+    text: str
+    source_type: str
+    product_id: int | None
+    score: float
+
+    def snippet(self, length: int = 240) -> str:
+        text = " ".join(self.text.split())
+        return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _or_query(question: str) -> str:
+    """A to_tsquery string that matches any of the question's words (plainto_tsquery would need all)."""
+    words = {w.replace(".", "") if not re.fullmatch(r"\d+\.\d+", w) else w for w in WORD.findall(question.lower())}
+    return " | ".join(sorted(w for w in words if len(w) > 1))
+
+
+def knowledge_search(
+    *,
+    query: str,
+    limit: int = 5,
+    source_types: Sequence[str] | None = None,
+    exclude_source_types: Sequence[str] | None = ("product",),
+    candidates: int = 30,
+    per_document: int = 2,
+) -> list[RetrievedChunk]:
+    """The best chunks for `query`, at most `per_document` from one document.
+
+    Two rankings are fused by reciprocal rank (1 / (60 + rank)): cosine similarity through
+    the HNSW index, and full-text rank, which rescues exact terms ("1.74", "Trivex") that a
+    small embedding model blurs. `score` is the cosine similarity of the chunk (0..1).
+    """
+    query = query.strip()
+    if not query:
+        return []
+    vector = embed_texts([query])[0]
+    vector_literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+    filters = ["c.embedding IS NOT NULL"]
+    params: list[object] = []
+    if source_types:
+        filters.append("d.source_type = ANY(%s)")
+        params.append(list(source_types))
+    if exclude_source_types:
+        filters.append("NOT (d.source_type = ANY(%s))")
+        params.append(list(exclude_source_types))
+    where = " AND ".join(filters)
+    rows: dict[int, dict[str, object]] = {}
+    fused: dict[int, float] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(HNSW_EF_SEARCH, candidates)])
+        cursor.execute(
+            f"""
+            SELECT c.id, c.document_id, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
+                   1 - (c.embedding <=> %s::vector) AS similarity
+            FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id
+            WHERE {where}
+            ORDER BY c.embedding <=> %s::vector
+            LIMIT %s
+            """,
+            [vector_literal, *params, vector_literal, candidates],
+        )
+        for rank, row in enumerate(cursor.fetchall()):
+            rows[row[0]] = _row(row)
+            fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank + 1)
+        tsquery = _or_query(query)
+        if tsquery:
+            cursor.execute(
+                f"""
+                SELECT c.id, c.document_id, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
+                       1 - (c.embedding <=> %s::vector) AS similarity
+                FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id,
+                     to_tsquery('english', %s) q
+                WHERE {where} AND to_tsvector('english', d.title || ' ' || c.heading || ' ' || c.text) @@ q
+                ORDER BY ts_rank_cd(to_tsvector('english', d.title || ' ' || c.heading || ' ' || c.text), q, 1) DESC
+                LIMIT %s
+                """,
+                [vector_literal, tsquery, *params, candidates],
+            )
+            for rank, row in enumerate(cursor.fetchall()):
+                rows.setdefault(row[0], _row(row))
+                fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank + 1)
+    results: list[RetrievedChunk] = []
+    taken: dict[int, int] = {}
+    for chunk_id in sorted(fused, key=lambda cid: fused[cid], reverse=True):
+        row = rows[chunk_id]
+        document_id = int(row["document_id"])  # type: ignore[call-overload]
+        if taken.get(document_id, 0) >= per_document:
+            continue
+        taken[document_id] = taken.get(document_id, 0) + 1
+        results.append(RetrievedChunk(**row))  # type: ignore[arg-type]
+        if len(results) == limit:
+            break
+    return results
+
+
+def _row(row: Sequence[object]) -> dict[str, object]:
+    return {
+        "chunk_id": row[0],
+        "document_id": row[1],
+        "slug": row[2],
+        "title": row[3],
+        "heading": row[4],
+        "text": row[5],
+        "source_type": row[6],
+        "product_id": row[7],
+        "score": round(float(row[8]), 4),  # type: ignore[arg-type]
+    }

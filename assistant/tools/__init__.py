@@ -1,0 +1,1 @@
+"""Read-only tools over the practice's data, and the planners that choose them."""
