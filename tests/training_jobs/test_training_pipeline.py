@@ -1,0 +1,106 @@
+"""The real pipeline on a tiny Gemma 3 built in the test: train, export, llama.cpp, cancel, resume."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from tests.training_jobs.conftest import TINY_PARAMS
+from training_jobs.models import TrainingJob
+from training_jobs.services import (
+    training_examples_load_shipped,
+    training_job_cancel,
+    training_job_claim,
+    training_job_create,
+)
+from training_jobs.tasks import training_job_run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROMPT = "<start_of_turn>user\nWhat is a varifocal lens?<end_of_turn>\n<start_of_turn>model\n"
+
+
+def _answer(base: Path, lora: Path | None) -> str:
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(base), lora_path=str(lora) if lora else None, n_ctx=256, verbose=False, seed=0)
+    try:
+        return llm(PROMPT, max_tokens=12, temperature=0.0)["choices"][0]["text"]
+    finally:
+        llm.close()
+
+
+def _job(tiny_gguf: Path, **params: object) -> TrainingJob:
+    from training_jobs.models import TrainingExample
+
+    training_examples_load_shipped()
+    examples = TrainingExample.objects.order_by("pk")[:20]
+    return training_job_create(base_identifier=str(tiny_gguf), chat_format="gemma", examples=examples,
+                               hyperparameters={**TINY_PARAMS, **params}, enqueue=False, merge_quantized=True)
+
+
+def test_a_job_trains_exports_a_gguf_lora_that_changes_llama_cpp_answers(tiny_gguf, artifacts_dir):
+    job = _job(tiny_gguf)
+
+    assert training_job_run(job.pk) == "succeeded"
+
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    assert job.step == job.total_steps == 8
+    assert [p[0] for p in job.train_loss] == list(range(1, 9))
+    assert job.train_loss[-1][1] < job.train_loss[0][1]
+    evaluation = job.evaluation
+    assert evaluation["fine_tuned_eval_loss"] < evaluation["base_eval_loss"]
+    assert len(evaluation["side_by_side"]) == 3
+    assert (Path(job.artifacts["peft_adapter"]) / "adapter_model.safetensors").is_file()
+    assert _answer(tiny_gguf, Path(job.artifacts["gguf_lora"])) != _answer(tiny_gguf, None)
+    assert _answer(Path(job.artifacts["merged_gguf"]), None) != _answer(tiny_gguf, None)
+    # A second delivery of the same task finds nothing to claim.
+    assert training_job_run(job.pk) == "skipped"
+
+
+def test_a_second_delivery_does_not_start_a_second_run(tiny_gguf, artifacts_dir):
+    job = _job(tiny_gguf)
+    assert training_job_claim(job_id=job.pk, worker="first-worker") is not None
+
+    assert training_job_run(job.pk) == "skipped"
+    job.refresh_from_db()
+    assert job.worker == "first-worker" and job.attempts == 1
+
+
+def test_cancel_stops_within_a_step_keeps_the_checkpoint_and_a_lost_run_resumes_from_it(tiny_gguf, artifacts_dir):
+    job = _job(tiny_gguf, num_epochs=20, checkpoint_every=100)
+    outcome: list[str] = []
+    runner = threading.Thread(target=lambda: outcome.append(training_job_run(job.pk)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while TrainingJob.objects.get(pk=job.pk).step < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cancelled_at = TrainingJob.objects.get(pk=job.pk).step
+    training_job_cancel(job=job)
+    runner.join(60)
+
+    job.refresh_from_db()
+    assert outcome == ["cancelled"] and job.status == TrainingJob.Status.CANCELLED
+    assert cancelled_at <= job.step <= cancelled_at + 1
+    assert job.checkpoint_step == job.step
+    assert (Path(job.output_dir) / "checkpoints" / f"step-{job.step}" / "state.pt").is_file()
+
+    # What a killed worker leaves behind: running, heartbeat long gone. The redelivered task
+    # takes it over and continues from the checkpoint.
+    stopped = job.step
+    TrainingJob.objects.filter(pk=job.pk).update(
+        status=TrainingJob.Status.RUNNING, cancel_requested=False, worker="dead-worker",
+        heartbeat_at=timezone.now() - timedelta(hours=1), hyperparameters={**job.hyperparameters, "max_steps": stopped + 2},
+    )
+    assert training_job_run(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.SUCCEEDED
+    assert f"resumed from the checkpoint at step {stopped}" in job.log_tail
+    assert job.step == stopped + 2
+    assert [p[0] for p in job.train_loss] == list(range(1, stopped + 3))

@@ -1,0 +1,147 @@
+"""Base weights for training: a Hugging Face id, a local Hugging Face directory, or a GGUF file.
+
+A GGUF is dequantized by transformers once and cached as a Hugging Face directory next to the
+artifacts (keyed by the file's size and modification time), so later jobs load in seconds.
+QLoRA (4-bit NF4, bf16 compute) is used on CUDA when bitsandbytes is installed; elsewhere LoRA
+runs in bf16 (CUDA) or fp32 (CPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# transformers' model type -> llama.cpp architecture name (for the GGUF LoRA export).
+GGUF_ARCH = {"gemma3_text": "gemma3", "gemma3": "gemma3", "gemma2": "gemma2", "gemma": "gemma", "llama": "llama",
+             "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "phi3": "phi3"}
+
+
+@dataclass
+class BaseSpec:
+    kind: str  # "gguf", "hf_dir" or "hf_id"
+    location: str
+    gguf_path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.gguf_path or self.location)
+
+
+def resolve_base(*, identifier: str = "", model_version: Any = None) -> BaseSpec:
+    if model_version is not None:
+        if not model_version.path:
+            raise ValueError(f"base_model: model version {model_version.name} has no local GGUF to train from")
+        identifier = model_version.path
+    path = Path(identifier).expanduser()
+    if path.is_file():
+        with path.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise ValueError(f"base model: {path} is a file but not a GGUF")
+        return BaseSpec("gguf", str(path), gguf_path=path.resolve())
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"base model: {path} has no config.json (not a Hugging Face model directory)")
+        return BaseSpec("hf_dir", str(path.resolve()))
+    if identifier.count("/") == 1 and not identifier.startswith(("/", ".")):
+        return BaseSpec("hf_id", identifier)
+    raise ValueError(f"base model: {identifier!r} is neither a file, a directory nor a Hugging Face id (owner/name)")
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return f"cpu ({os.cpu_count()} cores, torch {torch.__version__})"
+
+
+def _gguf_cache_dir(gguf_path: Path) -> Path:
+    stat = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return Path(settings.ARTIFACTS_DIR) / "base-cache" / f"{gguf_path.stem}-{key}"
+
+
+def hf_directory(spec: BaseSpec) -> str:
+    """A location `from_pretrained` can load without `gguf_file` (converting a GGUF once)."""
+    if spec.kind != "gguf":
+        return spec.location
+    assert spec.gguf_path is not None
+    cache = _gguf_cache_dir(spec.gguf_path)
+    if (cache / "config.json").is_file():
+        return str(cache)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s to a Hugging Face directory (once)", spec.gguf_path)
+    tokenizer = AutoTokenizer.from_pretrained(spec.gguf_path.parent, gguf_file=spec.gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(spec.gguf_path.parent, gguf_file=spec.gguf_path.name,
+                                                 dtype=torch.float32)
+    # The loaded config still says "gguf" quantization; the saved weights are plain tensors.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.gguf_source = str(spec.gguf_path)
+    partial = cache.with_name(cache.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    shutil.rmtree(cache, ignore_errors=True)
+    partial.rename(cache)
+    return str(cache)
+
+
+def load_tokenizer(spec: BaseSpec) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(hf_directory(spec), token=settings.OPTIQ_HF_TOKEN)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def qlora_available() -> bool:
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_model(spec: BaseSpec, *, load_in_4bit: bool) -> tuple[Any, str]:
+    """Returns the model and how it was loaded ("qlora-nf4", "lora-bf16" or "lora-fp32")."""
+    from transformers import AutoModelForCausalLM
+
+    location = hf_directory(spec)
+    kwargs: dict[str, Any] = {"token": settings.OPTIQ_HF_TOKEN}
+    if load_in_4bit and qlora_available():
+        from peft import prepare_model_for_kbit_training
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        )
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        return model, "qlora-nf4"
+    if torch.cuda.is_available():
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)
+        return model, "lora-bf16"
+    model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
+    return model, "lora-fp32"
+
+
+def gguf_architecture(model: Any) -> str:
+    model_type = getattr(model.config, "model_type", "")
+    try:
+        return GGUF_ARCH[model_type]
+    except KeyError:
+        raise ValueError(f"GGUF export does not know the architecture {model_type!r}") from None
