@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tests.training_jobs.conftest import TINY_PARAMS
@@ -76,7 +77,13 @@ def test_a_second_delivery_does_not_start_a_second_run(tiny_gguf, artifacts_dir)
 def test_cancel_stops_within_a_step_keeps_the_checkpoint_and_a_lost_run_resumes_from_it(tiny_gguf, artifacts_dir):
     job = _job(tiny_gguf, num_epochs=20, checkpoint_every=100)
     outcome: list[str] = []
-    runner = threading.Thread(target=lambda: outcome.append(training_job_run(job.pk)))
+    def run() -> None:
+        try:
+            outcome.append(training_job_run(job.pk))
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=run)
     runner.start()
     deadline = time.monotonic() + 120
     while TrainingJob.objects.get(pk=job.pk).step < 3 and time.monotonic() < deadline:

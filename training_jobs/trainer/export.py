@@ -146,10 +146,34 @@ def quantize_q4_k_m(source: Path, target: Path, *, threads: int = 0) -> Path:
     return target
 
 
-def export_merged_q4_k_m(base_gguf: Path, model: Any, *, arch: str, alpha: float, rank: int, directory: Path) -> Path:
+def gguf_runs(path: Path, *, timeout: float = 300) -> str:
+    """Load `path` with llama-cpp-python in a child process and generate two tokens; returns
+    "" when that works, else what went wrong (a crash must not take the worker down)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from llama_cpp import Llama; "
+            "m = Llama(model_path=sys.argv[1], n_ctx=128, verbose=False); m('Hello', max_tokens=2)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired:
+        return "timed out"
+    return "" if done.returncode == 0 else f"exit status {done.returncode}: {done.stderr[-500:]}"
+
+
+def export_merged_q4_k_m(base_gguf: Path, model: Any, *, arch: str, alpha: float, rank: int,
+                         directory: Path) -> dict[str, str]:
+    """Returns {"merged_gguf": path} (Q4_K_M when llama.cpp's quantizer produced a file that
+    runs, else the F16 merge with the reason in "merged_q4_k_m_error")."""
     lora = lora_tensors(model, arch=arch)
     f16 = write_merged_gguf(base_gguf, lora, scale=alpha / rank, path=directory / "merged-f16.gguf")
     try:
-        return quantize_q4_k_m(f16, directory / "merged-q4_k_m.gguf")
-    finally:
+        quantized = quantize_q4_k_m(f16, directory / "merged-q4_k_m.gguf")
+        problem = gguf_runs(quantized)
+    except RuntimeError as exc:
+        problem = str(exc)
+    if not problem:
         f16.unlink(missing_ok=True)
+        return {"merged_gguf": str(quantized)}
+    (directory / "merged-q4_k_m.gguf").unlink(missing_ok=True)
+    return {"merged_gguf": str(f16), "merged_q4_k_m_error": f"the Q4_K_M re-quantization does not run: {problem}"}

@@ -84,6 +84,8 @@ def hf_directory(spec: BaseSpec) -> str:
     model = AutoModelForCausalLM.from_pretrained(spec.gguf_path.parent, gguf_file=spec.gguf_path.name,
                                                  dtype=torch.float32)
     # The loaded config still says "gguf" quantization; the saved weights are plain tensors.
+    # (the tensors are already dequantized).
+    model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.gguf_source = str(spec.gguf_path)

@@ -151,9 +151,8 @@ def run_job(job: TrainingJob, worker: str) -> dict[str, Any]:
         artifacts["base_gguf"] = str(spec.gguf_path)
         if job.merge_quantized:
             reporter.log("merging into the base GGUF and quantizing to Q4_K_M")
-            merged = export.export_merged_q4_k_m(spec.gguf_path, model, arch=arch, alpha=params.lora_alpha,
-                                                 rank=params.lora_r, directory=output_dir)
-            artifacts["merged_gguf"] = str(merged)
+            artifacts.update(export.export_merged_q4_k_m(spec.gguf_path, model, arch=arch, alpha=params.lora_alpha,
+                                                         rank=params.lora_r, directory=output_dir))
 
     final_loss = state.eval_loss[-1][1] if state.eval_loss else None
     evaluation.update(fine_tuned_eval_loss=final_loss, fine_tuned_perplexity=perplexity(final_loss),
