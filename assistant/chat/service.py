@@ -167,7 +167,7 @@ def _knowledge_answer(
         yield AnswerEvent("token", draft.text)
         return
     generated = ""
-    if use_llm:
+    if use_llm and version is not None:
         try:
             from assistant.llm.client import chat_stream
 

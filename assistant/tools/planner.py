@@ -16,6 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from assistant.tools import practice_tools  # noqa: F401  (registers the tools)
 from assistant.tools.periods import parse_period
 from assistant.tools.registry import TOOLS, Tool
 

@@ -1,0 +1,134 @@
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+
+from assistant.knowledge.services import knowledge_document_ingest
+from assistant.models import AssistantFeedback, AssistantMessage
+from tests.factories import UserFactory
+
+ARTICLE = (
+    "---\ntitle: Comparing 1.67 and 1.74 index lenses\ncategory: lens-materials\n---\n"
+    "# Comparing 1.67 and 1.74 index lenses\n\n## Thickness\n\n"
+    "A 1.74 lens needs about 9-10% less curvature than a 1.67 lens of the same power, so it is a little thinner.\n\n"
+    "## Weight\n\n1.74 material is denser, so 1.74 lenses weigh about the same as 1.67 lenses."
+)
+
+
+def staff(role):
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def frames(db):
+    from practice.models import Product
+
+    low = Product.objects.create(
+        category="frame", sku="FR-RB-5154", brand="Ray-Ban", model="Clubmaster", price=Decimal("145.00"),
+        cost_price=Decimal("61.20"), reorder_level=3,
+    )
+    Product.objects.create(
+        category="accessory", sku="AC-CLOTH-1", brand="OptiQ", model="Microfibre cloth", price=Decimal("4.00"),
+        cost_price=Decimal("0.40"), reorder_level=0,
+    )
+    return low
+
+
+def ask(client, thread_id, content, **extra):
+    return client.post(f"/api/v1/assistant/threads/{thread_id}/messages/", {"content": content, **extra}, format="json")
+
+
+def test_a_manager_gets_low_stock_frames_with_the_tool_result_as_source(bearer_client, frames):
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    answer = ask(client, thread["id"], "Which frames are low on stock?")
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert body["kind"] == "data"
+    assert "1 frames are at or below their reorder level" in body["content"]
+    assert "Ray-Ban Clubmaster (FR-RB-5154): 0 in stock, reorder level 3, suggested order 6" in body["content"]
+    assert body["tool_calls"] == [{"name": "low_stock", "arguments": {"category": "frame"}}]
+    tool_source = body["sources"][0]
+    assert tool_source["kind"] == "tool_result" and tool_source["snippet"] == body["content"]
+    assert {"kind": "product", "id": frames.pk} .items() <= body["sources"][1].items()
+
+
+def test_reception_asking_for_cost_prices_gets_a_plain_refusal(bearer_client, frames):
+    client = bearer_client(staff("reception"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    body = ask(client, thread["id"], "What is the cost price of the Ray-Ban frames?").json()
+    assert body["kind"] == "refusal"
+    assert body["content"] == "Sorry, you don't have permission to see cost prices."
+    assert body["sources"] == [] and body["tool_calls"] == []
+    assert "61.20" not in json.dumps(body)
+
+
+def test_reception_sees_low_stock_without_cost_prices(bearer_client, frames):
+    client = bearer_client(staff("reception"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    body = ask(client, thread["id"], "Which frames are low on stock?").json()
+    assert body["kind"] == "data"
+    assert "61.20" not in json.dumps(body) and "cost_price" not in json.dumps(body)
+
+
+def test_a_knowledge_question_cites_the_article(bearer_client, db):
+    knowledge_document_ingest(content=ARTICLE, slug="1-67-vs-1-74-index-lenses", embed="now")
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    body = ask(client, thread["id"], "What is the difference between 1.67 and 1.74 index lenses?").json()
+    assert body["kind"] == "knowledge"
+    assert "Sources: [1] Comparing 1.67 and 1.74 index lenses" in body["content"]
+    assert body["sources"][0]["kind"] == "knowledge_chunk"
+    assert body["sources"][0]["title"] == "Comparing 1.67 and 1.74 index lenses"
+    assert 0 < body["sources"][0]["score"] <= 1
+
+
+def test_the_answer_streams_as_server_sent_events(bearer_client, frames):
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    response = ask(client, thread["id"], "Which frames are low on stock?", stream=True)
+    assert response["Content-Type"] == "text/event-stream"
+    text = b"".join(response.streaming_content).decode()
+    events = [block.split("\n", 1)[0] for block in text.strip().split("\n\n")]
+    assert events[0] == "event: sources" and events[-1] == "event: done"
+    assert "event: token" in events
+    assert AssistantMessage.objects.filter(thread_id=thread["id"], role="assistant").count() == 1
+
+
+def test_threads_are_private_renamable_and_deletable(bearer_client, db):
+    owner = bearer_client(staff("manager"))
+    other = bearer_client(staff("manager"))
+    thread = owner.post("/api/v1/assistant/threads/", {"title": "Stock"}, format="json").json()
+    assert other.get(f"/api/v1/assistant/threads/{thread['id']}/").status_code == 404
+    assert ask(other, thread["id"], "hello").status_code == 404
+    assert other.get("/api/v1/assistant/threads/").json()["count"] == 0
+    renamed = owner.patch(f"/api/v1/assistant/threads/{thread['id']}/", {"title": "Frames"}, format="json")
+    assert renamed.json()["title"] == "Frames"
+    assert owner.delete(f"/api/v1/assistant/threads/{thread['id']}/").status_code == 204
+
+
+def test_an_empty_question_is_refused_by_field(bearer_client, db):
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    response = ask(client, thread["id"], "")
+    assert response.status_code == 400 and "content" in response.json()
+
+
+def test_feedback_becomes_a_draft_training_example(bearer_client, frames):
+    from assistant.threads import feedback_training_example_create
+
+    user = staff("manager")
+    client = bearer_client(user)
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    answer = ask(client, thread["id"], "Which frames are low on stock?").json()
+    url = f"/api/v1/assistant/threads/{thread['id']}/messages/{answer['id']}/feedback/"
+    assert client.post(url, {"rating": 5}, format="json").status_code == 400
+    response = client.post(url, {"rating": -1, "corrected_answer": "Only the Ray-Ban Clubmaster is low."}, format="json")
+    assert response.status_code == 201
+    feedback = AssistantFeedback.objects.get(pk=response.json()["id"])
+    example = feedback_training_example_create(feedback=feedback, user=user)
+    assert example.status == "draft" and example.completion == "Only the Ray-Ban Clubmaster is low."
+    assert example.prompt == "Which frames are low on stock?"
