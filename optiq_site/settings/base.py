@@ -157,6 +157,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set where several models share a field name.
+    "ENUM_NAME_OVERRIDES": {
+        "SaleStatusEnum": "practice.models.choices.SaleStatus",
+        "LabJobStatusEnum": "practice.models.choices.LabJobStatus",
+        "RecallStatusEnum": "practice.models.choices.RecallStatus",
+        "RecallKindEnum": "practice.models.choices.RecallKind",
+        "MovementKindEnum": "practice.models.choices.MovementKind",
+        "PrismBaseEnum": "practice.models.choices.PrismBase",
+        "ProductCategoryEnum": "practice.models.choices.Category",
+        "LensTypeEnum": "practice.models.choices.LensType",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------
@@ -194,7 +205,10 @@ OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
 # command exists (apps add their demo data and knowledge here).
 OPTIQ_BOOTSTRAP_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("seed_demo", {}),
+    ("register_default_model", {}),
+    ("ingest_knowledge", {}),  # unchanged documents are skipped (content hash): re-runs are fast
 ]
+OPTIQ_READINESS_CHECKS = ["assistant.monitoring.readiness.check_active_model"]
 
 LOGGING = {
     "version": 1,
