@@ -207,6 +207,7 @@ OPTIQ_BOOTSTRAP_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("seed_demo", {}),
     ("register_default_model", {}),
     ("ingest_knowledge", {}),  # unchanged documents are skipped (content hash): re-runs are fast
+    ("load_training_examples", {}),  # the shipped approved examples; duplicates are skipped
 ]
 OPTIQ_READINESS_CHECKS = ["assistant.monitoring.readiness.check_active_model"]
 

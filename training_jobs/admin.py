@@ -1,0 +1,225 @@
+"""Admin for fine-tuning: review examples in bulk, import/export JSONL, start jobs, watch them
+live (progress, loss chart, log tail, side-by-side answers), cancel, deploy, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from training_jobs.models import TrainingExample, TrainingJob
+from training_jobs.selectors import training_examples_export_lines
+from training_jobs.services import (
+    training_example_create,
+    training_example_update,
+    training_examples_import,
+    training_examples_review,
+    training_job_cancel,
+    training_job_create,
+    training_job_deploy,
+    training_job_rollback,
+)
+
+RUN_PERM = "training_jobs.run_training_job"
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text='JSONL: {"prompt": ..., "completion": ...} or {"messages": [...]} per line.')
+    status = forms.ChoiceField(choices=TrainingExample.Status.choices, initial=TrainingExample.Status.DRAFT)
+    category = forms.CharField(max_length=64, required=False, help_text="For lines that name no category.")
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(admin.ModelAdmin):
+    list_display = ["id", "short_prompt", "category", "status", "source", "reviewer", "updated_at"]
+    list_filter = ["status", "category", "source"]
+    search_fields = ["prompt", "completion", "category"]
+    readonly_fields = ["content_hash", "reviewer", "reviewed_at", "created_by", "created_at", "updated_at"]
+    fields = ["prompt", "completion", "system_prompt", "category", "source", "status", *readonly_fields]
+    actions = ["approve", "reject", "export_prompt_completion", "export_chat"]
+    change_list_template = "admin/training_jobs/trainingexample/change_list.html"
+
+    @admin.display(description="prompt")
+    def short_prompt(self, obj: TrainingExample) -> str:
+        return obj.prompt[:90]
+
+    def save_model(self, request: HttpRequest, obj: TrainingExample, form: Any, change: bool) -> None:
+        # Through the services, so the content hash and review fields stay right.
+        try:
+            if change:
+                training_example_update(example=obj, **{k: form.cleaned_data[k] for k in ("prompt", "completion",
+                                                                                         "system_prompt", "category")})
+                if "status" in form.changed_data:
+                    training_examples_review(examples=[obj], status=obj.status, reviewer=request.user)
+            else:
+                created = training_example_create(
+                    prompt=obj.prompt, completion=obj.completion, system_prompt=obj.system_prompt,
+                    category=obj.category, source=obj.source, status=obj.status, created_by=request.user)
+                obj.pk = created.pk
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+
+    @admin.action(description="Approve selected examples")
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        n = training_examples_review(examples=queryset, status=TrainingExample.Status.APPROVED, reviewer=request.user)
+        messages.success(request, f"{n} examples approved")
+
+    @admin.action(description="Reject selected examples")
+    def reject(self, request: HttpRequest, queryset: Any) -> None:
+        n = training_examples_review(examples=queryset, status=TrainingExample.Status.REJECTED, reviewer=request.user)
+        messages.success(request, f"{n} examples rejected")
+
+    def _export(self, request: HttpRequest, queryset: Any, fmt: str) -> HttpResponse | None:
+        lines, findings = training_examples_export_lines(examples=queryset, fmt=fmt)
+        if findings:
+            for finding in findings[:20]:
+                messages.error(request, f"patient data: {finding}")
+            return None
+        response = HttpResponse("".join(line + "\n" for line in lines), content_type="application/jsonl")
+        response["Content-Disposition"] = f'attachment; filename="training-examples-{fmt}.jsonl"'
+        return response
+
+    @admin.action(description="Export selected as JSONL (prompt/completion)")
+    def export_prompt_completion(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._export(request, queryset, "prompt_completion")
+
+    @admin.action(description="Export selected as JSONL (chat messages)")
+    def export_chat(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._export(request, queryset, "chat")
+
+    def get_urls(self) -> list[Any]:
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="training_jobs_trainingexample_import"),
+                *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            report = training_examples_import(lines=form.cleaned_data["file"], status=form.cleaned_data["status"],
+                                              default_category=form.cleaned_data["category"], created_by=request.user)
+        return TemplateResponse(request, "admin/training_jobs/trainingexample/import.html", {
+            **self.admin_site.each_context(request), "form": form, "report": report, "opts": self.model._meta,
+            "title": "Import training examples",
+        })
+
+
+class TrainingJobForm(forms.ModelForm):
+    hyperparameters = forms.JSONField(required=False, initial=dict,
+                                      help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults.')
+
+    class Meta:
+        model = TrainingJob
+        fields = ["name", "base_model", "base_identifier", "chat_format", "hyperparameters", "merge_quantized",
+                  "deploy_on_success"]
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    form = TrainingJobForm
+    list_display = ["id", "__str__", "status", "progress", "base_model", "worker", "created_at"]
+    list_filter = ["status"]
+    change_form_template = "admin/training_jobs/trainingjob/change_form.html"
+    change_list_template = "admin/training_jobs/trainingjob/change_list.html"
+
+    @admin.display(description="progress")
+    def progress(self, obj: TrainingJob) -> str:
+        return f"{obj.step}/{obj.total_steps} ({obj.progress_percent}%)" if obj.total_steps else "-"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_PERM)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TrainingJob | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return [f.name for f in TrainingJob._meta.fields]
+
+    def get_fields(self, request: HttpRequest, obj: TrainingJob | None = None) -> list[str]:
+        if obj is None:
+            return list(TrainingJobForm.Meta.fields)
+        return ["name", "status", "base_model", "base_identifier", "chat_format", "hyperparameters", "dataset_hash",
+                "output_dir", "worker", "device", "attempts", "started_at", "finished_at", "model_version", "error"]
+
+    def save_model(self, request: HttpRequest, obj: TrainingJob, form: Any, change: bool) -> None:
+        if change:
+            return
+        data = form.cleaned_data
+        base = data.get("base_model")
+        if base is None and not data.get("base_identifier"):
+            from assistant.registry.selectors import active_model
+
+            base = active_model(role="chat")
+        job = training_job_create(
+            base_model=base, base_identifier=data.get("base_identifier", ""), chat_format=data.get("chat_format", ""),
+            hyperparameters=data.get("hyperparameters") or {}, name=data.get("name", ""),
+            merge_quantized=data.get("merge_quantized", False), deploy_on_success=data.get("deploy_on_success", False),
+            created_by=request.user,
+        )
+        obj.pk = job.pk
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            return HttpResponseRedirect(request.path)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("readiness/", view(self.readiness_view), name="training_jobs_trainingjob_readiness"),
+            path("rollback/", view(self.rollback_view), name="training_jobs_trainingjob_rollback"),
+            path("<int:pk>/cancel/", view(self.cancel_view), name="training_jobs_trainingjob_cancel"),
+            path("<int:pk>/deploy/", view(self.deploy_view), name="training_jobs_trainingjob_deploy"),
+            *super().get_urls(),
+        ]
+
+    def _require_run(self, request: HttpRequest) -> None:
+        if request.method != "POST" or not request.user.has_perm(RUN_PERM):
+            raise PermissionDenied
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_run(request)
+        try:
+            training_job_cancel(job=get_object_or_404(TrainingJob, pk=pk), user=request.user)
+            messages.success(request, "cancel requested: the run stops within one step and keeps its checkpoint")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_change", args=[pk]))
+
+    def deploy_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_run(request)
+        try:
+            version = training_job_deploy(job=get_object_or_404(TrainingJob, pk=pk), user=request.user)
+            messages.success(request, f"{version.name} is now the active chat model")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_change", args=[pk]))
+
+    def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        self._require_run(request)
+        try:
+            version = training_job_rollback(user=request.user)
+            messages.success(request, f"rolled back: {version.name} is the active chat model again")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_changelist"))
+
+    def readiness_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from training_jobs.readiness import readiness_report
+        from training_jobs.selectors import base_tokenizer_for_readiness
+
+        tokenizer, chat_format = base_tokenizer_for_readiness()
+        return TemplateResponse(request, "admin/training_jobs/trainingjob/readiness.html", {
+            **self.admin_site.each_context(request), "report": readiness_report(tokenizer=tokenizer, chat_format=chat_format),
+            "opts": self.model._meta, "title": "Training readiness",
+        })
