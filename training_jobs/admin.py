@@ -53,14 +53,22 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         # Through the services, so the content hash and review fields stay right.
         try:
             if change:
-                training_example_update(example=obj, **{k: form.cleaned_data[k] for k in ("prompt", "completion",
-                                                                                         "system_prompt", "category")})
+                training_example_update(
+                    example=obj,
+                    **{k: form.cleaned_data[k] for k in ("prompt", "completion", "system_prompt", "category")},
+                )
                 if "status" in form.changed_data:
                     training_examples_review(examples=[obj], status=obj.status, reviewer=request.user)
             else:
                 created = training_example_create(
-                    prompt=obj.prompt, completion=obj.completion, system_prompt=obj.system_prompt,
-                    category=obj.category, source=obj.source, status=obj.status, created_by=request.user)
+                    prompt=obj.prompt,
+                    completion=obj.completion,
+                    system_prompt=obj.system_prompt,
+                    category=obj.category,
+                    source=obj.source,
+                    status=obj.status,
+                    created_by=request.user,
+                )
                 obj.pk = created.pk
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
@@ -94,8 +102,10 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         return self._export(request, queryset, "chat")
 
     def get_urls(self) -> list[Any]:
-        return [path("import/", self.admin_site.admin_view(self.import_view), name="training_jobs_trainingexample_import"),
-                *super().get_urls()]
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="training_jobs_trainingexample_import"),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):
@@ -103,22 +113,41 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         form = ImportForm(request.POST or None, request.FILES or None)
         report = None
         if request.method == "POST" and form.is_valid():
-            report = training_examples_import(lines=form.cleaned_data["file"], status=form.cleaned_data["status"],
-                                              default_category=form.cleaned_data["category"], created_by=request.user)
-        return TemplateResponse(request, "admin/training_jobs/trainingexample/import.html", {
-            **self.admin_site.each_context(request), "form": form, "report": report, "opts": self.model._meta,
-            "title": "Import training examples",
-        })
+            report = training_examples_import(
+                lines=form.cleaned_data["file"],
+                status=form.cleaned_data["status"],
+                default_category=form.cleaned_data["category"],
+                created_by=request.user,
+            )
+        return TemplateResponse(
+            request,
+            "admin/training_jobs/trainingexample/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "report": report,
+                "opts": self.model._meta,
+                "title": "Import training examples",
+            },
+        )
 
 
 class TrainingJobForm(forms.ModelForm):
-    hyperparameters = forms.JSONField(required=False, initial=dict,
-                                      help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults.')
+    hyperparameters = forms.JSONField(
+        required=False, initial=dict, help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults.'
+    )
 
     class Meta:
         model = TrainingJob
-        fields = ["name", "base_model", "base_identifier", "chat_format", "hyperparameters", "merge_quantized",
-                  "deploy_on_success"]
+        fields = [
+            "name",
+            "base_model",
+            "base_identifier",
+            "chat_format",
+            "hyperparameters",
+            "merge_quantized",
+            "deploy_on_success",
+        ]
 
 
 @admin.register(TrainingJob)
@@ -141,11 +170,26 @@ class TrainingJobAdmin(admin.ModelAdmin):
             return []
         return [f.name for f in TrainingJob._meta.fields]
 
-    def get_fields(self, request: HttpRequest, obj: TrainingJob | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: TrainingJob | None = None) -> list[Any]:
         if obj is None:
             return list(TrainingJobForm.Meta.fields)
-        return ["name", "status", "base_model", "base_identifier", "chat_format", "hyperparameters", "dataset_hash",
-                "output_dir", "worker", "device", "attempts", "started_at", "finished_at", "model_version", "error"]
+        return [
+            "name",
+            "status",
+            "base_model",
+            "base_identifier",
+            "chat_format",
+            "hyperparameters",
+            "dataset_hash",
+            "output_dir",
+            "worker",
+            "device",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "model_version",
+            "error",
+        ]
 
     def save_model(self, request: HttpRequest, obj: TrainingJob, form: Any, change: bool) -> None:
         if change:
@@ -157,9 +201,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
             base = active_model(role="chat")
         job = training_job_create(
-            base_model=base, base_identifier=data.get("base_identifier", ""), chat_format=data.get("chat_format", ""),
-            hyperparameters=data.get("hyperparameters") or {}, name=data.get("name", ""),
-            merge_quantized=data.get("merge_quantized", False), deploy_on_success=data.get("deploy_on_success", False),
+            base_model=base,
+            base_identifier=data.get("base_identifier", ""),
+            chat_format=data.get("chat_format", ""),
+            hyperparameters=data.get("hyperparameters") or {},
+            name=data.get("name", ""),
+            merge_quantized=data.get("merge_quantized", False),
+            deploy_on_success=data.get("deploy_on_success", False),
             created_by=request.user,
         )
         obj.pk = job.pk
@@ -219,7 +267,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
         from training_jobs.selectors import base_tokenizer_for_readiness
 
         tokenizer, chat_format = base_tokenizer_for_readiness()
-        return TemplateResponse(request, "admin/training_jobs/trainingjob/readiness.html", {
-            **self.admin_site.each_context(request), "report": readiness_report(tokenizer=tokenizer, chat_format=chat_format),
-            "opts": self.model._meta, "title": "Training readiness",
-        })
+        return TemplateResponse(
+            request,
+            "admin/training_jobs/trainingjob/readiness.html",
+            {
+                **self.admin_site.each_context(request),
+                "report": readiness_report(tokenizer=tokenizer, chat_format=chat_format),
+                "opts": self.model._meta,
+                "title": "Training readiness",
+            },
+        )

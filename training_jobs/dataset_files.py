@@ -74,8 +74,9 @@ def _from_messages(obj: dict[str, Any], line: int) -> ParsedRecord:
             raise ValueError(f"messages[{index}].role must be system, user or assistant, got {role!r}")
     if user is None or assistant is None:
         raise ValueError("'messages' needs a user message followed by an assistant message")
-    return ParsedRecord(line=line, prompt=user, completion=assistant, system_prompt=system,
-                        category=str(obj.get("category") or "")[:64])
+    return ParsedRecord(
+        line=line, prompt=user, completion=assistant, system_prompt=system, category=str(obj.get("category") or "")[:64]
+    )
 
 
 def parse_jsonl(lines: Iterable[str | bytes]) -> ParseResult:
@@ -106,7 +107,9 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> ParseResult:
                     missing = "prompt" if "prompt" not in obj else "completion"
                     raise ValueError(f"missing {missing!r}")
                 record = ParsedRecord(
-                    line=number, prompt=_text(obj["prompt"], "prompt"), completion=_text(obj["completion"], "completion"),
+                    line=number,
+                    prompt=_text(obj["prompt"], "prompt"),
+                    completion=_text(obj["completion"], "completion"),
                     system_prompt=_text(obj["system"], "system") if obj.get("system") else "",
                     category=str(obj.get("category") or "")[:64],
                 )
@@ -119,11 +122,13 @@ def parse_jsonl(lines: Iterable[str | bytes]) -> ParseResult:
     return result
 
 
-def record_to_json(*, prompt: str, completion: str, system_prompt: str = "", category: str = "",
-                   fmt: str = "prompt_completion") -> str:
+def record_to_json(
+    *, prompt: str, completion: str, system_prompt: str = "", category: str = "", fmt: str = "prompt_completion"
+) -> str:
     if fmt == "chat":
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-            {"role": "user", "content": prompt}, {"role": "assistant", "content": completion},
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": completion},
         ]
         obj: dict[str, Any] = {"messages": messages}
     elif fmt == "prompt_completion":

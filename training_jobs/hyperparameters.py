@@ -31,11 +31,21 @@ class Hyperparameters:
     eval_every: int = 0  # 0: once per epoch
 
     RULES = {
-        "lora_r": (1, 512), "lora_alpha": (1, 4096), "lora_dropout": (0.0, 0.9), "learning_rate": (1e-7, 1.0),
-        "num_epochs": (0.01, 100.0), "batch_size": (1, 1024), "gradient_accumulation_steps": (1, 1024),
-        "max_seq_length": (16, 131072), "eval_fraction": (0.0, 0.5), "seed": (0, 2**31 - 1),
-        "warmup_ratio": (0.0, 0.5), "weight_decay": (0.0, 1.0), "max_steps": (0, 10_000_000),
-        "checkpoint_every": (1, 1_000_000), "eval_every": (0, 1_000_000),
+        "lora_r": (1, 512),
+        "lora_alpha": (1, 4096),
+        "lora_dropout": (0.0, 0.9),
+        "learning_rate": (1e-7, 1.0),
+        "num_epochs": (0.01, 100.0),
+        "batch_size": (1, 1024),
+        "gradient_accumulation_steps": (1, 1024),
+        "max_seq_length": (16, 131072),
+        "eval_fraction": (0.0, 0.5),
+        "seed": (0, 2**31 - 1),
+        "warmup_ratio": (0.0, 0.5),
+        "weight_decay": (0.0, 1.0),
+        "max_steps": (0, 10_000_000),
+        "checkpoint_every": (1, 1_000_000),
+        "eval_every": (0, 1_000_000),
     }
 
     @classmethod
@@ -90,7 +100,10 @@ def suggested_hyperparameters(*, n_train: int, on_gpu: bool) -> Hyperparameters:
     """Small data sets overfit quickly: fewer epochs as the set grows, a lower rank when tiny."""
     epochs = 4.0 if n_train < 100 else 3.0 if n_train < 500 else 2.0
     return Hyperparameters(
-        lora_r=8 if n_train < 100 else 16, lora_alpha=16 if n_train < 100 else 32, num_epochs=epochs,
-        batch_size=8 if on_gpu else 4, gradient_accumulation_steps=1 if on_gpu else 2,
+        lora_r=8 if n_train < 100 else 16,
+        lora_alpha=16 if n_train < 100 else 32,
+        num_epochs=epochs,
+        batch_size=8 if on_gpu else 4,
+        gradient_accumulation_steps=1 if on_gpu else 2,
         load_in_4bit=on_gpu,
     )

@@ -55,11 +55,16 @@ class TrainingJob(models.Model):
 
     name = models.CharField(max_length=120, blank=True)
     base_model = models.ForeignKey(
-        "assistant.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="training_jobs",
+        "assistant.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="training_jobs",
         help_text="The registered model to fine-tune (its GGUF); or leave empty and give a base identifier.",
     )
     base_identifier = models.CharField(
-        max_length=500, blank=True,
+        max_length=500,
+        blank=True,
         help_text="A Hugging Face id (e.g. meta-llama/Llama-3.1-8B-Instruct), a local Hugging Face directory or a GGUF file.",
     )
     chat_format = models.CharField(max_length=32, blank=True)
@@ -87,7 +92,11 @@ class TrainingJob(models.Model):
     evaluation = models.JSONField(default=dict, blank=True)
     artifacts = models.JSONField(default=dict, blank=True)
     model_version = models.ForeignKey(
-        "assistant.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "assistant.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The model version registered from this job's result.",
     )
     worker = models.CharField(max_length=200, blank=True)

@@ -30,7 +30,9 @@ def _patient_identifiers() -> tuple[set[str], set[str], set[str]]:
     names: set[str] = set()
     phones: set[str] = set()
     emails: set[str] = set()
-    for first, last, phone, email in Patient.objects.values_list("first_name", "last_name", "phone", "email").iterator():
+    for first, last, phone, email in Patient.objects.values_list(
+        "first_name", "last_name", "phone", "email"
+    ).iterator():
         if first and last:
             names.add(f"{first} {last}".casefold())
         digits = re.sub(r"\D", "", phone or "")

@@ -11,8 +11,9 @@ from training_jobs.dataset_files import record_to_json
 from training_jobs.models import TrainingExample, TrainingJob
 
 
-def training_examples_export_lines(*, examples: Iterable[TrainingExample], fmt: str = "prompt_completion",
-                                   check_privacy: bool = True) -> tuple[list[str], list[Any]]:
+def training_examples_export_lines(
+    *, examples: Iterable[TrainingExample], fmt: str = "prompt_completion", check_privacy: bool = True
+) -> tuple[list[str], list[Any]]:
     """JSONL lines for `examples`, and the privacy findings (no lines when there are any)."""
     from training_jobs.privacy_scan import privacy_scan
 
@@ -21,8 +22,12 @@ def training_examples_export_lines(*, examples: Iterable[TrainingExample], fmt: 
         findings = privacy_scan(examples)
         if findings:
             return [], findings
-    return [record_to_json(prompt=e.prompt, completion=e.completion, system_prompt=e.system_prompt,
-                           category=e.category, fmt=fmt) for e in examples], []
+    return [
+        record_to_json(
+            prompt=e.prompt, completion=e.completion, system_prompt=e.system_prompt, category=e.category, fmt=fmt
+        )
+        for e in examples
+    ], []
 
 
 def training_job_list() -> QuerySet[TrainingJob]:

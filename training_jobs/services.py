@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,13 @@ from training_jobs.dataset_files import LineError, ParsedRecord, parse_jsonl
 from training_jobs.hyperparameters import Hyperparameters
 from training_jobs.models import TrainingExample, TrainingJob
 
-# A running job whose worker has not written a heartbeat for this long is taken over (or
-# failed by the sweep): its worker is gone.
-STALE_AFTER = timedelta(seconds=getattr(settings, "OPTIQ_TRAINING_STALE_AFTER_S", 300))
+
+def stale_after() -> timedelta:
+    """A running job whose worker has not written a heartbeat for this long is taken over (or
+    failed by the sweep): its worker is gone."""
+    return timedelta(seconds=getattr(settings, "OPTIQ_TRAINING_STALE_AFTER_S", 300))
+
+
 MAX_ATTEMPTS = 3
 LOG_TAIL_CHARS = 8000
 
@@ -69,9 +74,16 @@ def training_example_create(
     try:
         with transaction.atomic():
             return TrainingExample.objects.create(
-                prompt=prompt.strip(), completion=completion.strip(), system_prompt=system_prompt.strip(),
-                category=category[:64], source=source, status=status, content_hash=digest, created_by=created_by,
-                reviewer=created_by if approved else None, reviewed_at=timezone.now() if approved else None,
+                prompt=prompt.strip(),
+                completion=completion.strip(),
+                system_prompt=system_prompt.strip(),
+                category=category[:64],
+                source=source,
+                status=status,
+                content_hash=digest,
+                created_by=created_by,
+                reviewer=created_by if approved else None,
+                reviewed_at=timezone.now() if approved else None,
             )
     except IntegrityError:
         raise ValidationError({"prompt": "an example with the same prompt and completion already exists"}) from None
@@ -97,8 +109,10 @@ def training_examples_review(*, examples: Iterable[TrainingExample] | Any, statu
     if status not in (TrainingExample.Status.APPROVED, TrainingExample.Status.REJECTED, TrainingExample.Status.DRAFT):
         raise ValidationError({"status": "must be approved, rejected or draft"})
     ids = [e.pk for e in examples]
-    return TrainingExample.objects.filter(pk__in=ids).exclude(status=status).update(
-        status=status, reviewer=reviewer, reviewed_at=timezone.now(), updated_at=timezone.now()
+    return (
+        TrainingExample.objects.filter(pk__in=ids)
+        .exclude(status=status)
+        .update(status=status, reviewer=reviewer, reviewed_at=timezone.now(), updated_at=timezone.now())
     )
 
 
@@ -110,13 +124,18 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "created": self.created, "duplicates": self.duplicates,
+            "created": self.created,
+            "duplicates": self.duplicates,
             "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
         }
 
 
 def training_examples_import(
-    *, lines: Iterable[str | bytes], status: str = "draft", source: str = "import", created_by: Any = None,
+    *,
+    lines: Iterable[str | bytes],
+    status: str = "draft",
+    source: str = "import",
+    created_by: Any = None,
     default_category: str = "",
 ) -> ImportReport:
     """Import JSONL (either format): valid lines are created, duplicates (in the database or
@@ -141,17 +160,27 @@ def training_examples_import(
         if digest in existing:
             report.duplicates += 1
             continue
-        to_create.append(TrainingExample(
-            prompt=record.prompt, completion=record.completion, system_prompt=record.system_prompt,
-            category=record.category or default_category, source=source, status=status, content_hash=digest,
-            created_by=created_by, reviewer=created_by if approved else None, reviewed_at=now if approved else None,
-        ))
+        to_create.append(
+            TrainingExample(
+                prompt=record.prompt,
+                completion=record.completion,
+                system_prompt=record.system_prompt,
+                category=record.category or default_category,
+                source=source,
+                status=status,
+                content_hash=digest,
+                created_by=created_by,
+                reviewer=created_by if approved else None,
+                reviewed_at=now if approved else None,
+            )
+        )
     with transaction.atomic():
         # ignore_conflicts: an example created concurrently between the check and the insert
         # is a duplicate, not an error.
         created = TrainingExample.objects.bulk_create(to_create, ignore_conflicts=True, batch_size=500)
-    report.created = TrainingExample.objects.filter(content_hash__in=[e.content_hash for e in created],
-                                                    created_at__gte=now).count()
+    report.created = TrainingExample.objects.filter(
+        content_hash__in=[e.content_hash for e in created], created_at__gte=now
+    ).count()
     report.duplicates += len(to_create) - report.created
     return report
 
@@ -224,21 +253,34 @@ def training_job_create(
         example_list = list(examples)
         not_approved = [e.pk for e in example_list if e.status != TrainingExample.Status.APPROVED]
         if not_approved:
-            raise ValidationError({"examples": f"only approved examples can be trained on; not approved: {not_approved[:20]}"})
+            raise ValidationError(
+                {"examples": f"only approved examples can be trained on; not approved: {not_approved[:20]}"}
+            )
         count = len(example_list)
         digest = dataset_hash(example_list)
         if not skip_privacy_scan:
             findings = privacy_scan(example_list)
             if findings:
-                raise ValidationError({"examples": ["patient data found; edit or reject these examples first"]
-                                       + [str(f) for f in findings[:20]]})
+                raise ValidationError(
+                    {
+                        "examples": ["patient data found; edit or reject these examples first"]
+                        + [str(f) for f in findings[:20]]
+                    }
+                )
     if count < 2:
         raise ValidationError({"examples": "at least 2 examples are needed (one to train on, one to evaluate)"})
     with transaction.atomic():
         job = TrainingJob.objects.create(
-            name=name[:120], base_model=base_model, base_identifier=base_identifier, chat_format=chat_format,
-            example_ids=sorted(e.pk for e in example_list), dataset_hash=digest, data_file=data_file,
-            hyperparameters=params.as_dict(), merge_quantized=merge_quantized, deploy_on_success=deploy_on_success,
+            name=name[:120],
+            base_model=base_model,
+            base_identifier=base_identifier,
+            chat_format=chat_format,
+            example_ids=sorted(e.pk for e in example_list),
+            dataset_hash=digest,
+            data_file=data_file,
+            hyperparameters=params.as_dict(),
+            merge_quantized=merge_quantized,
+            deploy_on_success=deploy_on_success,
             created_by=created_by,
         )
         job.output_dir = output_dir or _job_output_dir(job)
@@ -266,15 +308,18 @@ def training_job_claim(*, job_id: int, worker: str, device: str = "") -> Trainin
     taken over the same way, compared on its stale heartbeat; it then resumes from its last
     checkpoint."""
     now = timezone.now()
-    common = dict(status=TrainingJob.Status.RUNNING, worker=worker, device=device, heartbeat_at=now,
-                  attempts=F("attempts") + 1)
+    common = dict(
+        status=TrainingJob.Status.RUNNING, worker=worker, device=device, heartbeat_at=now, attempts=F("attempts") + 1
+    )
     claimed = TrainingJob.objects.filter(id=job_id, status=TrainingJob.Status.QUEUED, cancel_requested=False).update(
         started_at=now, **common
     )
     if not claimed:
         claimed = TrainingJob.objects.filter(
-            Q(heartbeat_at__lt=now - STALE_AFTER) | Q(heartbeat_at__isnull=True),
-            id=job_id, status=TrainingJob.Status.RUNNING, attempts__lt=MAX_ATTEMPTS,
+            Q(heartbeat_at__lt=now - stale_after()) | Q(heartbeat_at__isnull=True),
+            id=job_id,
+            status=TrainingJob.Status.RUNNING,
+            attempts__lt=MAX_ATTEMPTS,
         ).update(**common)
     if not claimed:
         return None
@@ -282,9 +327,17 @@ def training_job_claim(*, job_id: int, worker: str, device: str = "") -> Trainin
 
 
 def training_job_heartbeat(
-    *, job: TrainingJob, worker: str, step: int | None = None, total_steps: int | None = None,
-    epoch: float | None = None, eta_seconds: float | None = None, train_loss: list[list[float]] | None = None,
-    eval_loss: list[list[float]] | None = None, log_lines: list[str] | None = None, tokens_seen: int | None = None,
+    *,
+    job: TrainingJob,
+    worker: str,
+    step: int | None = None,
+    total_steps: int | None = None,
+    epoch: float | None = None,
+    eta_seconds: float | None = None,
+    train_loss: list[list[float]] | None = None,
+    eval_loss: list[list[float]] | None = None,
+    log_lines: list[str] | None = None,
+    tokens_seen: int | None = None,
     checkpoint_step: int | None = None,
 ) -> bool:
     """Write progress; returns False when the run must stop (cancel requested, or the job was
@@ -295,9 +348,14 @@ def training_job_heartbeat(
         if current is None or current.status != TrainingJob.Status.RUNNING or current.worker != worker:
             return False
         updates: dict[str, Any] = {"heartbeat_at": now}
-        for name, value in (("step", step), ("total_steps", total_steps), ("epoch", epoch),
-                            ("eta_seconds", eta_seconds), ("tokens_seen", tokens_seen),
-                            ("checkpoint_step", checkpoint_step)):
+        for name, value in (
+            ("step", step),
+            ("total_steps", total_steps),
+            ("epoch", epoch),
+            ("eta_seconds", eta_seconds),
+            ("tokens_seen", tokens_seen),
+            ("checkpoint_step", checkpoint_step),
+        ):
             if value is not None:
                 updates[name] = value
         if train_loss:
@@ -319,7 +377,12 @@ def training_job_log(*, job: TrainingJob, line: str) -> None:
 
 
 def training_job_finish(
-    *, job: TrainingJob, worker: str, status: str, error: str = "", artifacts: dict[str, Any] | None = None,
+    *,
+    job: TrainingJob,
+    worker: str,
+    status: str,
+    error: str = "",
+    artifacts: dict[str, Any] | None = None,
     evaluation: dict[str, Any] | None = None,
 ) -> bool:
     """Record the outcome, but only for the worker that owns the run."""
@@ -352,14 +415,15 @@ def training_jobs_fail_stale(*, now: Any = None) -> int:
     """Fail running jobs whose worker stopped writing heartbeats and that have used up their
     attempts, and requeue the others so a worker resumes them from their checkpoint."""
     now = now or timezone.now()
-    stale = TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    stale = TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
     failed = stale.filter(Q(attempts__gte=MAX_ATTEMPTS) | Q(cancel_requested=True)).update(
-        status=TrainingJob.Status.FAILED, finished_at=now,
-        error=f"the worker stopped reporting (no heartbeat for {int(STALE_AFTER.total_seconds())} s) "
-              f"and the job has no attempts left; start a new job (its last checkpoint is kept in the output directory)",
+        status=TrainingJob.Status.FAILED,
+        finished_at=now,
+        error=f"the worker stopped reporting (no heartbeat for {int(stale_after().total_seconds())} s) "
+        f"and the job has no attempts left; start a new job (its last checkpoint is kept in the output directory)",
     )
     for job_id in stale.values_list("pk", flat=True):
-        transaction.on_commit(lambda job_id=job_id: _requeue(job_id))
+        transaction.on_commit(partial(_requeue, job_id))
     return failed
 
 
@@ -372,8 +436,9 @@ def _requeue(job_id: int) -> None:
 # --- deploy --------------------------------------------------------------------------------
 
 
-def training_job_deploy(*, job: TrainingJob, user: Any = None, name: str = "", activate: bool = True,
-                        use_merged: bool = False) -> Any:
+def training_job_deploy(
+    *, job: TrainingJob, user: Any = None, name: str = "", activate: bool = True, use_merged: bool = False
+) -> Any:
     """Register the job's GGUF result as a model version and (by default) activate it; the
     inference workers swap to it before their next request."""
     from assistant.registry.services import model_version_activate, model_version_register
@@ -391,14 +456,29 @@ def training_job_deploy(*, job: TrainingJob, user: Any = None, name: str = "", a
     if use_merged or not base_gguf:
         merged = artifacts.get("merged_gguf")
         if not merged:
-            raise ValidationError({"artifacts": "this job has no GGUF to deploy (no base GGUF with a LoRA adapter, "
-                                                "and no merged GGUF); rerun it with merge_quantized"})
-        version = model_version_register(name=name, path=merged, chat_format=job.chat_format or None,
-                                         base=job.base_model, created_by=user, activate=activate)
+            raise ValidationError(
+                {
+                    "artifacts": "this job has no GGUF to deploy (no base GGUF with a LoRA adapter, "
+                    "and no merged GGUF); rerun it with merge_quantized"
+                }
+            )
+        version = model_version_register(
+            name=name,
+            path=merged,
+            chat_format=job.chat_format or None,
+            base=job.base_model,
+            created_by=user,
+            activate=activate,
+        )
     else:
         version = model_version_register(
-            name=name, path=base_gguf, lora_path=artifacts["gguf_lora"], chat_format=job.chat_format or None,
-            base=job.base_model, created_by=user, activate=activate,
+            name=name,
+            path=base_gguf,
+            lora_path=artifacts["gguf_lora"],
+            chat_format=job.chat_format or None,
+            base=job.base_model,
+            created_by=user,
+            activate=activate,
             n_ctx=job.base_model.n_ctx if job.base_model else 2048,
         )
     TrainingJob.objects.filter(pk=job.pk).update(model_version=version)

@@ -24,8 +24,11 @@ TRAINING_HARD_LIMIT_S = TRAINING_SOFT_LIMIT_S + 600
 
 
 @shared_task(
-    name="training_jobs.tasks.training_job_run", acks_late=True, reject_on_worker_lost=True,
-    soft_time_limit=TRAINING_SOFT_LIMIT_S, time_limit=TRAINING_HARD_LIMIT_S,
+    name="training_jobs.tasks.training_job_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=TRAINING_SOFT_LIMIT_S,
+    time_limit=TRAINING_HARD_LIMIT_S,
 )
 def training_job_run(job_id: int) -> str:
     from training_jobs.trainer.loading import device_name
@@ -48,21 +51,38 @@ def training_job_execute(*, job: TrainingJob, worker: str) -> str:
     except Cancelled as exc:
         job.refresh_from_db()
         if job.worker == worker:
-            training_job_finish(job=job, worker=worker, status=TrainingJob.Status.CANCELLED,
-                                error=f"cancelled: {exc}; the checkpoint at step {job.checkpoint_step} is kept")
+            training_job_finish(
+                job=job,
+                worker=worker,
+                status=TrainingJob.Status.CANCELLED,
+                error=f"cancelled: {exc}; the checkpoint at step {job.checkpoint_step} is kept",
+            )
         return "cancelled"
     except SoftTimeLimitExceeded:
-        training_job_finish(job=job, worker=worker, status=TrainingJob.Status.FAILED,
-                            error=f"the run exceeded the training time limit ({TRAINING_SOFT_LIMIT_S // 3600} h); "
-                                  "lower num_epochs or max_steps, or use a GPU node")
+        training_job_finish(
+            job=job,
+            worker=worker,
+            status=TrainingJob.Status.FAILED,
+            error=f"the run exceeded the training time limit ({TRAINING_SOFT_LIMIT_S // 3600} h); "
+            "lower num_epochs or max_steps, or use a GPU node",
+        )
         return "failed"
     except Exception as exc:
         logger.exception("training job %s failed", job.pk)
-        training_job_finish(job=job, worker=worker, status=TrainingJob.Status.FAILED,
-                            error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()[-3000:]}")
+        training_job_finish(
+            job=job,
+            worker=worker,
+            status=TrainingJob.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()[-3000:]}",
+        )
         return "failed"
-    if not training_job_finish(job=job, worker=worker, status=TrainingJob.Status.SUCCEEDED,
-                               artifacts=result["artifacts"], evaluation=result["evaluation"]):
+    if not training_job_finish(
+        job=job,
+        worker=worker,
+        status=TrainingJob.Status.SUCCEEDED,
+        artifacts=result["artifacts"],
+        evaluation=result["evaluation"],
+    ):
         return "lost"
     job.refresh_from_db()
     if job.deploy_on_success:

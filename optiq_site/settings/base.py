@@ -200,6 +200,10 @@ CELERY_TASK_SEND_SENT_EVENT = True
 OPTIQ_INFERENCE_QUEUE_TIMEOUT = env_float("OPTIQ_INFERENCE_QUEUE_TIMEOUT", 30.0)
 OPTIQ_LLM_THREADS = env_int("OPTIQ_LLM_THREADS", 0)  # 0: llama.cpp's default
 OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
+# A running training job whose worker wrote no heartbeat for this long is resumed elsewhere
+# (or failed once its attempts are used up).
+OPTIQ_TRAINING_STALE_AFTER_S = env_int("OPTIQ_TRAINING_STALE_AFTER_S", 300)
+OPTIQ_TRAINING_PROGRESS_INTERVAL = env_float("OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0)  # seconds between progress writes
 
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).

@@ -22,5 +22,14 @@ def artifacts_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-
     return settings.ARTIFACTS_DIR
 
 
-TINY_PARAMS = {"lora_r": 8, "lora_alpha": 32, "learning_rate": 5e-3, "batch_size": 4, "num_epochs": 2,
-               "max_seq_length": 192, "eval_fraction": 0.2, "checkpoint_every": 2, "lora_dropout": 0.0}
+TINY_PARAMS = {
+    "lora_r": 8,
+    "lora_alpha": 32,
+    "learning_rate": 5e-3,
+    "batch_size": 4,
+    "num_epochs": 2,
+    "max_seq_length": 192,
+    "eval_fraction": 0.2,
+    "checkpoint_every": 2,
+    "lora_dropout": 0.0,
+}

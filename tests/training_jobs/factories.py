@@ -11,9 +11,12 @@ class TrainingExampleFactory(factory.django.DjangoModelFactory):
         model = TrainingExample
 
     prompt = factory.Sequence(lambda n: f"Question {n}: how often should I have an eye test?")
-    completion = factory.Sequence(lambda n: f"Answer {n}: every two years for most adults, or as your optometrist advises.")
+    completion = factory.Sequence(
+        lambda n: f"Answer {n}: every two years for most adults, or as your optometrist advises."
+    )
     category = "practice-procedures"
     status = TrainingExample.Status.APPROVED
-    content_hash = factory.LazyAttribute(lambda o: content_hash(prompt=o.prompt, completion=o.completion,
-                                                                system_prompt=o.system_prompt))
+    content_hash = factory.LazyAttribute(
+        lambda o: content_hash(prompt=o.prompt, completion=o.completion, system_prompt=o.system_prompt)
+    )
     system_prompt = ""

@@ -58,7 +58,11 @@ def test_export_round_trips_in_both_formats():
         assert parsed.errors == []
         record = parsed.records[0]
         assert (record.prompt, record.completion, record.system_prompt, record.category) == (
-            example.prompt, example.completion, example.system_prompt, "lens-types")
+            example.prompt,
+            example.completion,
+            example.system_prompt,
+            "lens-types",
+        )
     assert "messages" in json.loads(training_examples_export_lines(examples=[example], fmt="chat")[0][0])
 
 
@@ -87,8 +91,9 @@ def test_export_and_training_refuse_examples_that_quote_a_patient():
     from tests.practice.factories import PatientFactory
     from training_jobs.services import training_job_create
 
-    patient = PatientFactory(first_name="Margaret", last_name="Oyelaran", phone="07700 900123",
-                             email="m.oyelaran@example.org")
+    patient = PatientFactory(
+        first_name="Margaret", last_name="Oyelaran", phone="07700 900123", email="m.oyelaran@example.org"
+    )
     clean = TrainingExampleFactory()
     named = TrainingExampleFactory(prompt="Margaret Oyelaran asked about her varifocals, what do I say?")
     phoned = TrainingExampleFactory(completion="Call them back on +44 7700 900123 today.")
@@ -96,7 +101,11 @@ def test_export_and_training_refuse_examples_that_quote_a_patient():
 
     lines, findings = training_examples_export_lines(examples=[clean, named, phoned, mailed])
     assert lines == []
-    assert {(f.example_id, f.kind) for f in findings} == {(named.pk, "name"), (phoned.pk, "phone"), (mailed.pk, "email")}
+    assert {(f.example_id, f.kind) for f in findings} == {
+        (named.pk, "name"),
+        (phoned.pk, "phone"),
+        (mailed.pk, "email"),
+    }
     with pytest.raises(ValidationError) as error:
         training_job_create(base_identifier="/nonexistent.gguf", examples=[clean, named], enqueue=False)
     assert "patient data" in str(error.value)

@@ -41,8 +41,14 @@ def _job(tiny_gguf: Path, **params: object) -> TrainingJob:
 
     training_examples_load_shipped()
     examples = TrainingExample.objects.order_by("pk")[:20]
-    return training_job_create(base_identifier=str(tiny_gguf), chat_format="gemma", examples=examples,
-                               hyperparameters={**TINY_PARAMS, **params}, enqueue=False, merge_quantized=True)
+    return training_job_create(
+        base_identifier=str(tiny_gguf),
+        chat_format="gemma",
+        examples=examples,
+        hyperparameters={**TINY_PARAMS, **params},
+        enqueue=False,
+        merge_quantized=True,
+    )
 
 
 def test_a_job_trains_exports_a_gguf_lora_that_changes_llama_cpp_answers(tiny_gguf, artifacts_dir):
@@ -64,6 +70,17 @@ def test_a_job_trains_exports_a_gguf_lora_that_changes_llama_cpp_answers(tiny_gg
     # A second delivery of the same task finds nothing to claim.
     assert training_job_run(job.pk) == "skipped"
 
+    # Deploy: registered with the adapter and activated; rollback returns to the base.
+    from assistant.registry.selectors import active_model
+    from assistant.registry.services import model_version_register
+    from training_jobs.services import training_job_deploy, training_job_rollback
+
+    base = model_version_register(name="tiny-base", path=tiny_gguf, chat_format="gemma", activate=True)
+    version = training_job_deploy(job=job)
+    assert active_model(role="chat") == version
+    assert version.lora_path == job.artifacts["gguf_lora"] and version.path == str(tiny_gguf)
+    assert training_job_rollback() == base and active_model(role="chat") == base
+
 
 def test_a_second_delivery_does_not_start_a_second_run(tiny_gguf, artifacts_dir):
     job = _job(tiny_gguf)
@@ -77,6 +94,7 @@ def test_a_second_delivery_does_not_start_a_second_run(tiny_gguf, artifacts_dir)
 def test_cancel_stops_within_a_step_keeps_the_checkpoint_and_a_lost_run_resumes_from_it(tiny_gguf, artifacts_dir):
     job = _job(tiny_gguf, num_epochs=20, checkpoint_every=100)
     outcome: list[str] = []
+
     def run() -> None:
         try:
             outcome.append(training_job_run(job.pk))
@@ -102,8 +120,11 @@ def test_cancel_stops_within_a_step_keeps_the_checkpoint_and_a_lost_run_resumes_
     # takes it over and continues from the checkpoint.
     stopped = job.step
     TrainingJob.objects.filter(pk=job.pk).update(
-        status=TrainingJob.Status.RUNNING, cancel_requested=False, worker="dead-worker",
-        heartbeat_at=timezone.now() - timedelta(hours=1), hyperparameters={**job.hyperparameters, "max_steps": stopped + 2},
+        status=TrainingJob.Status.RUNNING,
+        cancel_requested=False,
+        worker="dead-worker",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        hyperparameters={**job.hyperparameters, "max_steps": stopped + 2},
     )
     assert training_job_run(job.pk) == "succeeded"
     job.refresh_from_db()

@@ -10,18 +10,34 @@ import numpy as np
 VOCAB = 4096
 
 
-def build_tiny_gemma3(source: Path, target: Path, *, hidden: int = 64, blocks: int = 2, heads: int = 2,
-                      kv_heads: int = 1, head_dim: int = 32, ff: int = 128, seed: int = 0) -> Path:
+def build_tiny_gemma3(
+    source: Path,
+    target: Path,
+    *,
+    hidden: int = 64,
+    blocks: int = 2,
+    heads: int = 2,
+    kv_heads: int = 1,
+    head_dim: int = 32,
+    ff: int = 128,
+    seed: int = 0,
+) -> Path:
     import gguf
     from gguf import GGUFValueType
 
     reader = gguf.GGUFReader(str(source))
     writer = gguf.GGUFWriter(str(target), "gemma3")
     overrides = {
-        "gemma3.embedding_length": hidden, "gemma3.block_count": blocks, "gemma3.feed_forward_length": ff,
-        "gemma3.attention.head_count": heads, "gemma3.attention.head_count_kv": kv_heads,
-        "gemma3.attention.key_length": head_dim, "gemma3.attention.value_length": head_dim,
-        "gemma3.context_length": 1024, "general.name": "tiny gemma3 for tests", "general.file_type": 0,
+        "gemma3.embedding_length": hidden,
+        "gemma3.block_count": blocks,
+        "gemma3.feed_forward_length": ff,
+        "gemma3.attention.head_count": heads,
+        "gemma3.attention.head_count_kv": kv_heads,
+        "gemma3.attention.key_length": head_dim,
+        "gemma3.attention.value_length": head_dim,
+        "gemma3.context_length": 1024,
+        "general.name": "tiny gemma3 for tests",
+        "general.file_type": 0,
     }
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key == "general.architecture":
@@ -49,8 +65,14 @@ def build_tiny_gemma3(source: Path, target: Path, *, hidden: int = 64, blocks: i
         random(p + "ffn_gate.weight", (ff, hidden))
         random(p + "ffn_up.weight", (ff, hidden))
         random(p + "ffn_down.weight", (hidden, ff))
-        for norm, size in (("attn_norm", hidden), ("ffn_norm", hidden), ("post_attention_norm", hidden),
-                           ("post_ffw_norm", hidden), ("attn_q_norm", head_dim), ("attn_k_norm", head_dim)):
+        for norm, size in (
+            ("attn_norm", hidden),
+            ("ffn_norm", hidden),
+            ("post_attention_norm", hidden),
+            ("post_ffw_norm", hidden),
+            ("attn_q_norm", head_dim),
+            ("attn_k_norm", head_dim),
+        ):
             writer.add_tensor(p + norm + ".weight", np.ones(size, np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

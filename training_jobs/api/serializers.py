@@ -11,8 +11,20 @@ from training_jobs.models import TrainingExample, TrainingJob
 class TrainingExampleSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingExample
-        fields = ["id", "prompt", "completion", "system_prompt", "category", "source", "status", "content_hash",
-                  "reviewer", "reviewed_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "prompt",
+            "completion",
+            "system_prompt",
+            "category",
+            "source",
+            "status",
+            "content_hash",
+            "reviewer",
+            "reviewed_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -42,10 +54,15 @@ class ImportSerializer(serializers.Serializer):
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
+class LineErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
 class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = LineErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -59,23 +76,65 @@ class TrainingJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TrainingJob
-        fields = ["id", "name", "base_model", "base_model_name", "base_identifier", "chat_format", "example_ids",
-                  "dataset_hash", "data_file", "hyperparameters", "merge_quantized", "deploy_on_success", "output_dir",
-                  "status", "cancel_requested", "step", "total_steps", "progress_percent", "epoch", "eta_seconds",
-                  "train_loss", "eval_loss", "log_tail", "tokens_seen", "checkpoint_step", "attempts", "evaluation",
-                  "artifacts", "model_version", "worker", "device", "heartbeat_at", "error", "created_by",
-                  "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "name",
+            "base_model",
+            "base_model_name",
+            "base_identifier",
+            "chat_format",
+            "example_ids",
+            "dataset_hash",
+            "data_file",
+            "hyperparameters",
+            "merge_quantized",
+            "deploy_on_success",
+            "output_dir",
+            "status",
+            "cancel_requested",
+            "step",
+            "total_steps",
+            "progress_percent",
+            "epoch",
+            "eta_seconds",
+            "train_loss",
+            "eval_loss",
+            "log_tail",
+            "tokens_seen",
+            "checkpoint_step",
+            "attempts",
+            "evaluation",
+            "artifacts",
+            "model_version",
+            "worker",
+            "device",
+            "heartbeat_at",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
 
 class TrainingJobInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    base_model = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                          help_text="A registered model version id (default: the active chat model).")
+    base_model = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A registered model version id (default: the active chat model).",
+    )
     base_identifier = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     chat_format = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    example_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=None,
-                                        allow_null=True, help_text="Default: every approved example.")
+    example_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Default: every approved example.",
+    )
     hyperparameters = serializers.DictField(required=False, default=dict)
     merge_quantized = serializers.BooleanField(default=False)
     deploy_on_success = serializers.BooleanField(default=False)

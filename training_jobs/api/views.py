@@ -67,8 +67,12 @@ class ExamplePermission(HasPerm):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         # Whoever may change examples may read them.
-        if request.method in permissions.SAFE_METHODS and request.user and request.user.is_authenticated \
-                and request.user.has_perm("training_jobs.change_trainingexample"):
+        if (
+            request.method in permissions.SAFE_METHODS
+            and request.user
+            and request.user.is_authenticated
+            and request.user.has_perm("training_jobs.change_trainingexample")
+        ):
             return True
         return super().has_permission(request, view)
 
@@ -118,7 +122,9 @@ class TrainingExampleViewSet(viewsets.ModelViewSet):
         missing = set(data.validated_data["ids"]) - set(examples.values_list("pk", flat=True))
         if missing:
             raise ValidationError({"ids": f"no such examples: {sorted(missing)[:20]}"})
-        changed = training_examples_review(examples=examples, status=data.validated_data["status"], reviewer=request.user)
+        changed = training_examples_review(
+            examples=examples, status=data.validated_data["status"], reviewer=request.user
+        )
         return Response({"changed": changed})
 
     @extend_schema(request={"multipart/form-data": ImportSerializer}, responses=ImportReportSerializer)
@@ -126,8 +132,12 @@ class TrainingExampleViewSet(viewsets.ModelViewSet):
     def import_jsonl(self, request: Request) -> Response:
         data = ImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = training_examples_import(lines=data.validated_data["file"], status=data.validated_data["status"],
-                                          default_category=data.validated_data["category"], created_by=request.user)
+        report = training_examples_import(
+            lines=data.validated_data["file"],
+            status=data.validated_data["status"],
+            default_category=data.validated_data["category"],
+            created_by=request.user,
+        )
         return Response(report.as_dict(), status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
 
     @extend_schema(parameters=[ExportQuerySerializer], responses={(200, "application/jsonl"): str})
@@ -139,8 +149,12 @@ class TrainingExampleViewSet(viewsets.ModelViewSet):
         examples = self.get_queryset() if wanted == "all" else self.get_queryset().filter(status=wanted)
         lines, findings = training_examples_export_lines(examples=examples, fmt=query.validated_data["format"])
         if findings:
-            raise ValidationError({"examples": ["patient data found; edit or reject these examples first"]
-                                   + [str(f) for f in findings[:50]]})
+            raise ValidationError(
+                {
+                    "examples": ["patient data found; edit or reject these examples first"]
+                    + [str(f) for f in findings[:50]]
+                }
+            )
         response = HttpResponse("".join(line + "\n" for line in lines), content_type="application/jsonl")
         response["Content-Disposition"] = 'attachment; filename="training-examples.jsonl"'
         return response
@@ -158,8 +172,9 @@ class ReadinessView(APIView):
         return Response(readiness_report(tokenizer=tokenizer, chat_format=chat_format).as_dict())
 
 
-class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                         viewsets.GenericViewSet):
+class TrainingJobViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     permission_classes = [JobPermission]
     serializer_class = TrainingJobSerializer
     filterset_fields = ["status"]
@@ -193,9 +208,14 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
                 raise ValidationError({"example_ids": f"no such examples: {sorted(missing)[:20]}"})
         try:
             job = training_job_create(
-                base_model=base, base_identifier=values["base_identifier"], chat_format=values["chat_format"],
-                hyperparameters=values["hyperparameters"], examples=examples, name=values["name"],
-                merge_quantized=values["merge_quantized"], deploy_on_success=values["deploy_on_success"],
+                base_model=base,
+                base_identifier=values["base_identifier"],
+                chat_format=values["chat_format"],
+                hyperparameters=values["hyperparameters"],
+                examples=examples,
+                name=values["name"],
+                merge_quantized=values["merge_quantized"],
+                deploy_on_success=values["deploy_on_success"],
                 created_by=request.user,
             )
         except DjangoValidationError as exc:

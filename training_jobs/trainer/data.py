@@ -69,14 +69,16 @@ def encode(tokenizer: Any, chat_format: str, record: Record, max_length: int) ->
     prompt_text = render_prompt(tokenizer, chat_format, record)
     add_special = not prompt_text.startswith(str(tokenizer.bos_token or "\x00"))
     prompt_ids = tokenizer(prompt_text, add_special_tokens=add_special)["input_ids"]
-    completion_ids = tokenizer(record.completion + end_of_turn(tokenizer, chat_format), add_special_tokens=False)["input_ids"]
+    completion_ids = tokenizer(record.completion + end_of_turn(tokenizer, chat_format), add_special_tokens=False)[
+        "input_ids"
+    ]
     truncated = len(prompt_ids) + len(completion_ids) > max_length
     if truncated:
         # Keep the whole prompt when possible and cut the answer; a prompt that fills the
         # window keeps its last part and at least a few answer tokens.
         room = max(max_length - len(prompt_ids), min(len(completion_ids), max_length // 4))
         completion_ids = completion_ids[:room]
-        prompt_ids = prompt_ids[-(max_length - len(completion_ids)):]
+        prompt_ids = prompt_ids[-(max_length - len(completion_ids)) :]
     return Encoded(
         input_ids=list(prompt_ids) + list(completion_ids),
         labels=[IGNORE_INDEX] * len(prompt_ids) + list(completion_ids),
@@ -102,7 +104,7 @@ def epoch_batches(items: Sequence[Encoded], *, batch_size: int, seed: int, epoch
     """The epoch's batches in a seeded order (so a resumed run sees the same batches)."""
     order = list(range(len(items)))
     random.Random(seed * 1000 + epoch).shuffle(order)
-    return [[items[i] for i in order[start:start + batch_size]] for start in range(0, len(order), batch_size)]
+    return [[items[i] for i in order[start : start + batch_size]] for start in range(0, len(order), batch_size)]
 
 
 def pack(batch: Sequence[Encoded]) -> dict[str, torch.Tensor]:

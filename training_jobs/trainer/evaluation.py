@@ -24,10 +24,11 @@ def _llama_answers(gguf: Path, lora: Path | None, prompts: Sequence[str], stop: 
         kwargs["lora_path"] = str(lora)
     llm = Llama(**kwargs)
     try:
-        return [
-            llm(prompt, max_tokens=max_tokens, temperature=0.0, stop=[stop] if stop else None)["choices"][0]["text"].strip()
-            for prompt in prompts
-        ]
+        answers = []
+        for prompt in prompts:
+            result: Any = llm(prompt, max_tokens=max_tokens, temperature=0.0, stop=[stop] if stop else None)
+            answers.append(str(result["choices"][0]["text"]).strip())
+        return answers
     finally:
         llm.close()
 
@@ -43,12 +44,20 @@ def _torch_answers(model: Any, tokenizer: Any, prompts: Sequence[str], max_token
         for prompt in prompts:
             ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=True).to(next(model.parameters()).device)
             out = model.generate(**ids, max_new_tokens=max_tokens, do_sample=False)
-            answers.append(tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+            answers.append(tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip())
     return answers
 
 
-def side_by_side(*, records: Sequence[Record], tokenizer: Any, chat_format: str, base_gguf: Path | None,
-                 gguf_lora: Path | None, model: Any = None, max_tokens: int = 96) -> list[dict[str, str]]:
+def side_by_side(
+    *,
+    records: Sequence[Record],
+    tokenizer: Any,
+    chat_format: str,
+    base_gguf: Path | None,
+    gguf_lora: Path | None,
+    model: Any = None,
+    max_tokens: int = 96,
+) -> list[dict[str, str]]:
     prompts = [render_prompt(tokenizer, chat_format, record) for record in records]
     stop = end_of_turn(tokenizer, chat_format)
     if base_gguf is not None and gguf_lora is not None:

@@ -98,8 +98,9 @@ def _copy_metadata(reader: Any, writer: Any, overrides: dict[str, Any]) -> None:
             writer.add_key_value(key, value, field.types[0])
 
 
-def write_merged_gguf(base_gguf: Path, lora: dict[str, tuple[np.ndarray, np.ndarray]], *, scale: float,
-                      path: Path) -> Path:
+def write_merged_gguf(
+    base_gguf: Path, lora: dict[str, tuple[np.ndarray, np.ndarray]], *, scale: float, path: Path
+) -> Path:
     """The base GGUF with every LoRA delta (scale * B @ A) added, written as F16 (2-D weights)
     and F32 (norms and other 1-D tensors) with the base's metadata."""
     import gguf
@@ -152,8 +153,10 @@ def gguf_runs(path: Path, *, timeout: float = 300) -> str:
     import subprocess
     import sys
 
-    code = ("import sys; from llama_cpp import Llama; "
-            "m = Llama(model_path=sys.argv[1], n_ctx=128, verbose=False); m('Hello', max_tokens=2)")
+    code = (
+        "import sys; from llama_cpp import Llama; "
+        "m = Llama(model_path=sys.argv[1], n_ctx=128, verbose=False); m('Hello', max_tokens=2)"
+    )
     try:
         done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=timeout, text=True)
     except subprocess.TimeoutExpired:
@@ -161,8 +164,9 @@ def gguf_runs(path: Path, *, timeout: float = 300) -> str:
     return "" if done.returncode == 0 else f"exit status {done.returncode}: {done.stderr[-500:]}"
 
 
-def export_merged_q4_k_m(base_gguf: Path, model: Any, *, arch: str, alpha: float, rank: int,
-                         directory: Path) -> dict[str, str]:
+def export_merged_q4_k_m(
+    base_gguf: Path, model: Any, *, arch: str, alpha: float, rank: int, directory: Path
+) -> dict[str, str]:
     """Returns {"merged_gguf": path} (Q4_K_M when llama.cpp's quantizer produced a file that
     runs, else the F16 merge with the reason in "merged_q4_k_m_error")."""
     lora = lora_tensors(model, arch=arch)

@@ -22,8 +22,17 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 # transformers' model type -> llama.cpp architecture name (for the GGUF LoRA export).
-GGUF_ARCH = {"gemma3_text": "gemma3", "gemma3": "gemma3", "gemma2": "gemma2", "gemma": "gemma", "llama": "llama",
-             "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "phi3": "phi3"}
+GGUF_ARCH = {
+    "gemma3_text": "gemma3",
+    "gemma3": "gemma3",
+    "gemma2": "gemma2",
+    "gemma": "gemma",
+    "llama": "llama",
+    "mistral": "llama",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "phi3": "phi3",
+}
 
 
 @dataclass
@@ -81,11 +90,12 @@ def hf_directory(spec: BaseSpec) -> str:
 
     logger.info("converting %s to a Hugging Face directory (once)", spec.gguf_path)
     tokenizer = AutoTokenizer.from_pretrained(spec.gguf_path.parent, gguf_file=spec.gguf_path.name)
-    model = AutoModelForCausalLM.from_pretrained(spec.gguf_path.parent, gguf_file=spec.gguf_path.name,
-                                                 dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        spec.gguf_path.parent, gguf_file=spec.gguf_path.name, dtype=torch.float32
+    )
     # The loaded config still says "gguf" quantization; the saved weights are plain tensors.
     # (the tensors are already dequantized).
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.gguf_source = str(spec.gguf_path)
@@ -128,7 +138,9 @@ def load_model(spec: BaseSpec, *, load_in_4bit: bool) -> tuple[Any, str]:
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
             bnb_4bit_use_double_quant=True,
         )
         model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)

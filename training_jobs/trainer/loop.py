@@ -28,8 +28,17 @@ class Cancelled(Exception):
 
 
 class Reporter(Protocol):
-    def progress(self, *, step: int, total_steps: int, epoch: float, eta_seconds: float | None, loss: float | None,
-                 tokens_seen: int, force: bool = False) -> None: ...
+    def progress(
+        self,
+        *,
+        step: int,
+        total_steps: int,
+        epoch: float,
+        eta_seconds: float | None,
+        loss: float | None,
+        tokens_seen: int,
+        force: bool = False,
+    ) -> None: ...
     def eval_loss(self, *, step: int, loss: float) -> None: ...
     def log(self, line: str) -> None: ...
     def checkpoint(self, *, step: int) -> None: ...
@@ -83,7 +92,7 @@ def evaluate_loss(model: Any, items: Sequence[Encoded], *, batch_size: int = 8) 
     model.eval()
     total, count = 0.0, 0
     for start in range(0, len(items), batch_size):
-        packed = pack(items[start:start + batch_size])
+        packed = pack(items[start : start + batch_size])
         total += float(completion_loss(model, packed, reduction="sum"))
         count += int((packed["labels"][:, 1:] != IGNORE_INDEX).sum())
     if was_training:
@@ -124,8 +133,16 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 
 
 class LoraTrainer:
-    def __init__(self, *, model: Any, train_items: Sequence[Encoded], eval_items: Sequence[Encoded],
-                 params: Hyperparameters, output_dir: Path, reporter: Reporter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model: Any,
+        train_items: Sequence[Encoded],
+        eval_items: Sequence[Encoded],
+        params: Hyperparameters,
+        output_dir: Path,
+        reporter: Reporter | None = None,
+    ) -> None:
         self.model = model
         self.train_items = list(train_items)
         self.eval_items = list(eval_items)
@@ -149,14 +166,17 @@ class LoraTrainer:
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        torch.save({
-            "adapter": get_peft_model_state_dict(self.model),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "state": self.state.__dict__,
-            "torch_rng": torch.get_rng_state(),
-            "python_rng": random.getstate(),
-        }, partial / "state.pt")
+        torch.save(
+            {
+                "adapter": get_peft_model_state_dict(self.model),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "state": self.state.__dict__,
+                "torch_rng": torch.get_rng_state(),
+                "python_rng": random.getstate(),
+            },
+            partial / "state.pt",
+        )
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
         # Only the newest checkpoint is kept: an adapter checkpoint is small, but not free.
@@ -185,7 +205,9 @@ class LoraTrainer:
         if loss is not None:
             self.state.eval_loss.append([self.state.step, round(loss, 5)])
             self.reporter.eval_loss(step=self.state.step, loss=loss)
-            self.reporter.log(f"step {self.state.step}: eval loss {loss:.4f} (perplexity {math.exp(min(loss, 50)):.2f})")
+            self.reporter.log(
+                f"step {self.state.step}: eval loss {loss:.4f} (perplexity {math.exp(min(loss, 50)):.2f})"
+            )
 
     def train(self) -> RunState:
         """Run to the planned number of steps (from the resumed step, if any)."""
@@ -195,8 +217,15 @@ class LoraTrainer:
         started = time.monotonic()
         start_step = self.state.step
         eval_every = params.eval_every or self.per_epoch
-        self.reporter.progress(step=self.state.step, total_steps=self.total, epoch=self.state.step / self.per_epoch,
-                               eta_seconds=None, loss=None, tokens_seen=self.state.tokens_seen, force=True)
+        self.reporter.progress(
+            step=self.state.step,
+            total_steps=self.total,
+            epoch=self.state.step / self.per_epoch,
+            eta_seconds=None,
+            loss=None,
+            tokens_seen=self.state.tokens_seen,
+            force=True,
+        )
         while self.state.step < self.total:
             epoch = self.state.step // self.per_epoch
             batches = epoch_batches(self.train_items, batch_size=params.batch_size, seed=params.seed, epoch=epoch)
@@ -208,9 +237,10 @@ class LoraTrainer:
                 if self.reporter.should_stop():
                     self.save_checkpoint()
                     raise Cancelled(f"stopped at step {self.state.step}")
-                group = batches[index:index + accumulation]
-                group_tokens = sum(sum(1 for label in item.labels[1:] if label != IGNORE_INDEX)
-                                   for batch in group for item in batch)
+                group = batches[index : index + accumulation]
+                group_tokens = sum(
+                    sum(1 for label in item.labels[1:] if label != IGNORE_INDEX) for batch in group for item in batch
+                )
                 step_loss = 0.0
                 for batch in group:
                     packed = pack(batch)
@@ -218,7 +248,7 @@ class LoraTrainer:
                     loss = completion_loss(self.model, packed)
                     # Weighted by tokens so the step's loss is the mean over all its completion tokens.
                     (loss * (n_tokens / max(group_tokens, 1))).backward()
-                    step_loss += float(loss) * n_tokens / max(group_tokens, 1)
+                    step_loss += float(loss.detach()) * n_tokens / max(group_tokens, 1)
                     self.state.tokens_seen += sum(item.length for item in batch)
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
                 self.optimizer.step()
@@ -229,15 +259,27 @@ class LoraTrainer:
                 elapsed = time.monotonic() - started
                 done = self.state.step - start_step
                 eta = elapsed / done * (self.total - self.state.step) if done else None
-                self.reporter.progress(step=self.state.step, total_steps=self.total,
-                                       epoch=round(self.state.step / self.per_epoch, 3), eta_seconds=eta,
-                                       loss=step_loss, tokens_seen=self.state.tokens_seen)
+                self.reporter.progress(
+                    step=self.state.step,
+                    total_steps=self.total,
+                    epoch=round(self.state.step / self.per_epoch, 3),
+                    eta_seconds=eta,
+                    loss=step_loss,
+                    tokens_seen=self.state.tokens_seen,
+                )
                 if self.state.step % eval_every == 0 and self.state.step < self.total:
                     self._evaluate()
                 if self.state.step % params.checkpoint_every == 0 and self.state.step < self.total:
                     self.save_checkpoint()
         self._evaluate()
         self.save_checkpoint()
-        self.reporter.progress(step=self.state.step, total_steps=self.total, epoch=round(self.state.step / self.per_epoch, 3),
-                               eta_seconds=0, loss=None, tokens_seen=self.state.tokens_seen, force=True)
+        self.reporter.progress(
+            step=self.state.step,
+            total_steps=self.total,
+            epoch=round(self.state.step / self.per_epoch, 3),
+            eta_seconds=0,
+            loss=None,
+            tokens_seen=self.state.tokens_seen,
+            force=True,
+        )
         return self.state

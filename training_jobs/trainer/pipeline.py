@@ -31,7 +31,9 @@ class JobReporter:
 
     def __init__(self, job: TrainingJob, worker: str, *, interval: float | None = None) -> None:
         self.job, self.worker = job, worker
-        self.interval = interval if interval is not None else float(getattr(settings, "OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0))
+        self.interval = (
+            interval if interval is not None else float(getattr(settings, "OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0))
+        )
         self.last_write = 0.0
         self.pending: dict[str, Any] = {}
         self.losses: list[list[float]] = []
@@ -43,15 +45,29 @@ class JobReporter:
         now = time.monotonic()
         if not force and now - self.last_write < self.interval:
             return
-        keep_going = training_job_heartbeat(job=self.job, worker=self.worker, train_loss=self.losses or None,
-                                            eval_loss=self.evals or None, log_lines=self.lines or None,
-                                            **self.pending)
+        keep_going = training_job_heartbeat(
+            job=self.job,
+            worker=self.worker,
+            train_loss=self.losses or None,
+            eval_loss=self.evals or None,
+            log_lines=self.lines or None,
+            **self.pending,
+        )
         self.stop = self.stop or not keep_going
         self.last_write = now
         self.pending, self.losses, self.evals, self.lines = {}, [], [], []
 
-    def progress(self, *, step: int, total_steps: int, epoch: float, eta_seconds: float | None, loss: float | None,
-                 tokens_seen: int, force: bool = False) -> None:
+    def progress(
+        self,
+        *,
+        step: int,
+        total_steps: int,
+        epoch: float,
+        eta_seconds: float | None,
+        loss: float | None,
+        tokens_seen: int,
+        force: bool = False,
+    ) -> None:
         self.pending.update(step=step, total_steps=total_steps, epoch=epoch, tokens_seen=tokens_seen)
         if eta_seconds is not None:
             self.pending["eta_seconds"] = round(eta_seconds, 1)
@@ -74,8 +90,12 @@ class JobReporter:
     def should_stop(self) -> bool:
         # One indexed read per step: a cancel lands within one step, not one flush interval.
         row = TrainingJob.objects.filter(pk=self.job.pk).values("cancel_requested", "status", "worker").first()
-        if row is None or row["cancel_requested"] or row["status"] != TrainingJob.Status.RUNNING \
-                or row["worker"] != self.worker:
+        if (
+            row is None
+            or row["cancel_requested"]
+            or row["status"] != TrainingJob.Status.RUNNING
+            or row["worker"] != self.worker
+        ):
             self.stop = True
         return self.stop
 
@@ -123,15 +143,29 @@ def run_job(job: TrainingJob, worker: str) -> dict[str, Any]:
         TrainingJob.objects.filter(pk=job.pk).update(evaluation=evaluation)
         if base_loss is not None:
             reporter.eval_loss(step=0, loss=base_loss)
-    model = get_peft_model(model, LoraConfig(
-        r=params.lora_r, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
-        target_modules=target_modules, task_type="CAUSAL_LM",
-    ))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=params.lora_r,
+            lora_alpha=params.lora_alpha,
+            lora_dropout=params.lora_dropout,
+            target_modules=target_modules,
+            task_type="CAUSAL_LM",
+        ),
+    )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    reporter.log(f"{mode}: {len(train_items)} training / {len(eval_items)} held-out examples, "
-                 f"LoRA r={params.lora_r} on {', '.join(target_modules)} ({trainable:,} trainable parameters)")
-    trainer = LoraTrainer(model=model, train_items=train_items, eval_items=eval_items, params=params,
-                          output_dir=output_dir, reporter=reporter)
+    reporter.log(
+        f"{mode}: {len(train_items)} training / {len(eval_items)} held-out examples, "
+        f"LoRA r={params.lora_r} on {', '.join(target_modules)} ({trainable:,} trainable parameters)"
+    )
+    trainer = LoraTrainer(
+        model=model,
+        train_items=train_items,
+        eval_items=eval_items,
+        params=params,
+        output_dir=output_dir,
+        reporter=reporter,
+    )
     checkpoint = latest_checkpoint(output_dir)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
@@ -144,25 +178,39 @@ def run_job(job: TrainingJob, worker: str) -> dict[str, Any]:
     adapter_dir = export.save_peft_adapter(model, tokenizer, output_dir / "adapter")
     artifacts["peft_adapter"] = str(adapter_dir)
     arch = loading.gguf_architecture(model.get_base_model())
-    gguf_lora = export.write_gguf_lora(model, output_dir / "adapter.gguf", arch=arch, alpha=params.lora_alpha,
-                                       name=f"OptiQ job {job.pk}")
+    gguf_lora = export.write_gguf_lora(
+        model, output_dir / "adapter.gguf", arch=arch, alpha=params.lora_alpha, name=f"OptiQ job {job.pk}"
+    )
     artifacts["gguf_lora"] = str(gguf_lora)
     if spec.gguf_path is not None:
         artifacts["base_gguf"] = str(spec.gguf_path)
         if job.merge_quantized:
             reporter.log("merging into the base GGUF and quantizing to Q4_K_M")
-            artifacts.update(export.export_merged_q4_k_m(spec.gguf_path, model, arch=arch, alpha=params.lora_alpha,
-                                                         rank=params.lora_r, directory=output_dir))
+            artifacts.update(
+                export.export_merged_q4_k_m(
+                    spec.gguf_path, model, arch=arch, alpha=params.lora_alpha, rank=params.lora_r, directory=output_dir
+                )
+            )
 
     final_loss = state.eval_loss[-1][1] if state.eval_loss else None
-    evaluation.update(fine_tuned_eval_loss=final_loss, fine_tuned_perplexity=perplexity(final_loss),
-                      train_seconds=round(train_seconds, 1), tokens_seen=state.tokens_seen,
-                      n_train=len(train_items), n_eval=len(eval_items), mode=mode)
+    evaluation.update(
+        fine_tuned_eval_loss=final_loss,
+        fine_tuned_perplexity=perplexity(final_loss),
+        train_seconds=round(train_seconds, 1),
+        tokens_seen=state.tokens_seen,
+        n_train=len(train_items),
+        n_eval=len(eval_items),
+        mode=mode,
+    )
     reporter.log("generating side-by-side answers")
     samples = eval_records[:SIDE_BY_SIDE] or train_records[:SIDE_BY_SIDE]
     evaluation["side_by_side"] = side_by_side(
-        records=samples, tokenizer=tokenizer, chat_format=chat_format, base_gguf=spec.gguf_path,
-        gguf_lora=gguf_lora if spec.gguf_path else None, model=model,
+        records=samples,
+        tokenizer=tokenizer,
+        chat_format=chat_format,
+        base_gguf=spec.gguf_path,
+        gguf_lora=gguf_lora if spec.gguf_path else None,
+        model=model,
     )
     reporter.log("done")
     reporter._flush(force=True)

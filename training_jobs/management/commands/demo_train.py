@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import time
 import textwrap
+import time
 from typing import Any
 
 from django.core.management import call_command
@@ -11,9 +11,17 @@ from training_jobs.models import TrainingExample
 from training_jobs.services import training_examples_load_shipped, training_job_claim, training_job_create, worker_name
 
 # Sized for a 2-core CPU: the whole demo (load, train, export, answers) in under 15 minutes.
-DEMO_HYPERPARAMETERS = {"num_epochs": 2, "batch_size": 4, "gradient_accumulation_steps": 1, "learning_rate": 3e-4,
-                        "lora_r": 16, "lora_alpha": 32, "max_seq_length": 384, "eval_fraction": 0.1,
-                        "checkpoint_every": 50}
+DEMO_HYPERPARAMETERS = {
+    "num_epochs": 2,
+    "batch_size": 4,
+    "gradient_accumulation_steps": 1,
+    "learning_rate": 3e-4,
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "max_seq_length": 384,
+    "eval_fraction": 0.1,
+    "checkpoint_every": 50,
+}
 
 
 class Command(BaseCommand):
@@ -36,8 +44,10 @@ class Command(BaseCommand):
         if base is None:
             raise CommandError("the default model is not registered; run `make run` once")
         report = training_examples_load_shipped()
-        self.stdout.write(f"examples: {report.created} loaded, "
-                          f"{TrainingExample.objects.filter(status='approved').count()} approved in all")
+        self.stdout.write(
+            f"examples: {report.created} loaded, "
+            f"{TrainingExample.objects.filter(status='approved').count()} approved in all"
+        )
         params = {**DEMO_HYPERPARAMETERS, "num_epochs": num_epochs, "max_steps": max_steps}
         job = training_job_create(base_model=base, hyperparameters=params, name="make demo-train", enqueue=False)
         worker = f"{worker_name()}:demo-train"
@@ -50,10 +60,14 @@ class Command(BaseCommand):
             raise CommandError(f"training {outcome}: {claimed.error[:3000]}")
         ev = claimed.evaluation
         self.stdout.write("")
-        self.stdout.write(f"held-out eval loss: {ev['base_eval_loss']:.4f} before -> {ev['fine_tuned_eval_loss']:.4f} after "
-                          f"(perplexity {ev['base_perplexity']:.2f} -> {ev['fine_tuned_perplexity']:.2f})")
-        self.stdout.write(f"{claimed.total_steps} steps in {ev['train_seconds']:.0f} s, "
-                          f"{ev['tokens_seen'] / max(ev['train_seconds'], 1e-9):.0f} training tokens/s")
+        self.stdout.write(
+            f"held-out eval loss: {ev['base_eval_loss']:.4f} before -> {ev['fine_tuned_eval_loss']:.4f} after "
+            f"(perplexity {ev['base_perplexity']:.2f} -> {ev['fine_tuned_perplexity']:.2f})"
+        )
+        self.stdout.write(
+            f"{claimed.total_steps} steps in {ev['train_seconds']:.0f} s, "
+            f"{ev['tokens_seen'] / max(ev['train_seconds'], 1e-9):.0f} training tokens/s"
+        )
         for sample in ev["side_by_side"]:
             self.stdout.write("")
             self.stdout.write(f"Q: {sample['prompt']}")
@@ -62,5 +76,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         for name, path in claimed.artifacts.items():
             self.stdout.write(f"{name}: {path}")
-        self.stdout.write(f"total {time.monotonic() - started:.0f} s. Deploy it from the admin, or "
-                          f"POST /api/v1/training/jobs/{claimed.pk}/deploy/")
+        self.stdout.write(
+            f"total {time.monotonic() - started:.0f} s. Deploy it from the admin, or "
+            f"POST /api/v1/training/jobs/{claimed.pk}/deploy/"
+        )

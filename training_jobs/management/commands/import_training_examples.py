@@ -26,7 +26,9 @@ class Command(BaseCommand):
                 report = training_examples_import(lines=handle, status=status, default_category=category)
         except ValidationError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{report.created} imported, {report.duplicates} duplicates skipped, {len(report.errors)} bad lines")
+        self.stdout.write(
+            f"{report.created} imported, {report.duplicates} duplicates skipped, {len(report.errors)} bad lines"
+        )
         for error in report.errors:
             self.stderr.write(f"  {error}")
         if report.errors:

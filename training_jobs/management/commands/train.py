@@ -10,12 +10,18 @@ from training_jobs.services import training_job_claim, training_job_create, work
 
 
 class Command(BaseCommand):
-    help = ("Fine-tune a base model with LoRA (the seed's command line). Without --data it trains on the "
-            "approved examples. --queue hands the job to a training worker instead of running it here.")
+    help = (
+        "Fine-tune a base model with LoRA (the seed's command line). Without --data it trains on the "
+        "approved examples. --queue hands the job to a training worker instead of running it here."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--base-model", default="", help="HF id, local HF directory, GGUF file, or a registered "
-                                                             "model version name (default: the active chat model)")
+        parser.add_argument(
+            "--base-model",
+            default="",
+            help="HF id, local HF directory, GGUF file, or a registered "
+            "model version name (default: the active chat model)",
+        )
         parser.add_argument("--data", default="", help="JSONL file (default: the approved examples)")
         parser.add_argument("--output-dir", default="")
         parser.add_argument("--num-epochs", type=float, default=None)
@@ -36,9 +42,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from assistant.registry.selectors import active_model, model_by_name
 
-        params = {key: opts[key] for key in ("num_epochs", "max_steps", "batch_size", "gradient_accumulation_steps",
-                                             "learning_rate", "lora_r", "lora_alpha", "max_seq_length",
-                                             "eval_fraction", "seed") if opts[key] is not None}
+        params = {
+            key: opts[key]
+            for key in (
+                "num_epochs",
+                "max_steps",
+                "batch_size",
+                "gradient_accumulation_steps",
+                "learning_rate",
+                "lora_r",
+                "lora_alpha",
+                "max_seq_length",
+                "eval_fraction",
+                "seed",
+            )
+            if opts[key] is not None
+        }
         base_version, identifier = None, opts["base_model"]
         if not identifier:
             base_version = active_model(role="chat")
@@ -50,16 +69,23 @@ class Command(BaseCommand):
             identifier = ""
         try:
             job = training_job_create(
-                base_model=base_version, base_identifier=identifier, chat_format=opts["chat_format"],
-                hyperparameters=params, data_file=str(Path(opts["data"]).resolve()) if opts["data"] else "",
+                base_model=base_version,
+                base_identifier=identifier,
+                chat_format=opts["chat_format"],
+                hyperparameters=params,
+                data_file=str(Path(opts["data"]).resolve()) if opts["data"] else "",
                 output_dir=str(Path(opts["output_dir"]).resolve()) if opts["output_dir"] else "",
-                merge_quantized=opts["merge"], deploy_on_success=opts["deploy"], name="manage.py train",
+                merge_quantized=opts["merge"],
+                deploy_on_success=opts["deploy"],
+                name="manage.py train",
                 enqueue=opts["queue"],
             )
         except ValidationError as exc:
             raise CommandError(str(exc.message_dict if hasattr(exc, "message_dict") else exc)) from exc
         if opts["queue"]:
-            self.stdout.write(f"training job {job.pk} queued; follow it in the admin or GET /api/v1/training/jobs/{job.pk}/")
+            self.stdout.write(
+                f"training job {job.pk} queued; follow it in the admin or GET /api/v1/training/jobs/{job.pk}/"
+            )
             return
         from training_jobs.tasks import training_job_execute
         from training_jobs.trainer.loading import device_name
@@ -72,8 +98,10 @@ class Command(BaseCommand):
         claimed.refresh_from_db()
         self.stdout.write(claimed.log_tail[-3000:])
         evaluation = claimed.evaluation or {}
-        self.stdout.write(f"status: {claimed.status}; eval loss {evaluation.get('base_eval_loss')} (base) -> "
-                          f"{evaluation.get('fine_tuned_eval_loss')} (fine-tuned)")
+        self.stdout.write(
+            f"status: {claimed.status}; eval loss {evaluation.get('base_eval_loss')} (base) -> "
+            f"{evaluation.get('fine_tuned_eval_loss')} (fine-tuned)"
+        )
         for name, path in (claimed.artifacts or {}).items():
             self.stdout.write(f"  {name}: {path}")
         if outcome != "succeeded":
