@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from assistant.monitoring import views
+
+urlpatterns = [
+    path("metrics", views.prometheus_metrics, name="metrics"),
+]

@@ -1,0 +1,1 @@
+"""The model registry's services (writes) and selectors (reads)."""
