@@ -199,6 +199,9 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # How long a request may wait for a free inference worker before it gets 503 + Retry-After.
 OPTIQ_INFERENCE_QUEUE_TIMEOUT = env_float("OPTIQ_INFERENCE_QUEUE_TIMEOUT", 30.0)
 OPTIQ_LLM_THREADS = env_int("OPTIQ_LLM_THREADS", 0)  # 0: llama.cpp's default
+# llama.cpp's repacked/AMX weight buffers: faster on some CPUs, but they crash batched decoding
+# inside some VMs that advertise AMX; off unless asked for.
+OPTIQ_LLM_REPACK = env_bool("OPTIQ_LLM_REPACK", False)
 OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
 # A running training job whose worker wrote no heartbeat for this long is resumed elsewhere
 # (or failed once its attempts are used up).
