@@ -1,1 +1,109 @@
-"""Admin for this area of the assistant."""
+"""Admin for the model registry: register a GGUF, activate a version, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from assistant.models import ModelActivation, ModelVersion
+from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["name", "role", "status", "backend", "chat_format", "lora_path", "size_bytes", "created_at",
+                    "activated_at"]
+    list_filter = ["role", "status", "backend"]
+    search_fields = ["name", "path"]
+    readonly_fields = ["size_bytes", "sha256", "has_chat_template", "lora_sha256", "status", "created_by",
+                       "created_at", "activated_at"]
+    actions = ["activate_selected", "roll_back"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("assistant.manage_model_versions")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A registered file is immutable: register a new version instead of editing one.
+        return obj is None and request.user.has_perm("assistant.manage_model_versions")
+
+    def save_model(self, request: HttpRequest, obj: ModelVersion, form: Any, change: bool) -> None:
+        # Registration goes through the service: it checks the GGUF and computes size and SHA-256.
+        version = model_version_register(
+            name=obj.name, path=obj.path or None, role=obj.role, chat_format=obj.chat_format or None,
+            lora_path=obj.lora_path or None, lora_scale=obj.lora_scale, base=obj.base, backend=obj.backend,
+            base_url=obj.base_url or None, n_ctx=obj.n_ctx, n_gpu_layers=obj.n_gpu_layers,
+            n_threads=obj.n_threads, created_by=request.user,
+        )
+        obj.pk = version.pk
+        obj.refresh_from_db()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        def clean(self: Any) -> dict[str, Any]:
+            data = super(form, self).clean()
+            if obj is None and not self.errors:
+                try:  # validate with the service's rules, inside a transaction that is rolled back
+                    from django.db import transaction
+
+                    with transaction.atomic():
+                        model_version_register(
+                            name=data.get("name", ""), path=data.get("path") or None, role=data.get("role", "chat"),
+                            chat_format=data.get("chat_format") or None, lora_path=data.get("lora_path") or None,
+                            lora_scale=data.get("lora_scale", 1.0), base=data.get("base"),
+                            backend=data.get("backend", "local"), base_url=data.get("base_url") or None,
+                            n_ctx=data.get("n_ctx", 2048), n_gpu_layers=data.get("n_gpu_layers", 0),
+                            n_threads=data.get("n_threads"),
+                        )
+                        transaction.set_rollback(True)
+                except ValidationError as exc:
+                    for field, errors in exc.message_dict.items():
+                        self.add_error(field if field in self.fields else None, errors)
+            return data
+
+        form.clean = clean
+        return form
+
+    @admin.action(description="Activate (inference workers swap to it without a restart)",
+                  permissions=["manage"])
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        try:
+            version = model_version_activate(model_version=queryset.get(), user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, f"{version.name} is now the active {version.role} model.")
+
+    @admin.action(description="Roll back to the previously active chat model", permissions=["manage"])
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        try:
+            version = model_version_rollback(role="chat", user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, f"Rolled back: {version.name} is active again.")
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("assistant.manage_model_versions")
+
+
+@admin.register(ModelActivation)
+class ModelActivationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "role", "action", "model_version", "previous", "user", "rolled_back_at"]
+    list_filter = ["role", "action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from assistant.api import registry
+
+app_name = "model-registry"
+
+urlpatterns = [
+    path("", registry.ModelVersionListView.as_view(), name="list"),
+    path("rollback/", registry.ModelVersionRollbackView.as_view(), name="rollback"),
+    path("<int:pk>/", registry.ModelVersionDetailView.as_view(), name="detail"),
+    path("<int:pk>/activate/", registry.ModelVersionActivateView.as_view(), name="activate"),
+]

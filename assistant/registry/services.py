@@ -145,7 +145,7 @@ def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVers
     """Return to the version that was active before the current one (repeatable, like a stack)."""
     ModelVersion.objects.select_for_update().filter(role=role).order_by("pk").exists()
     last = (
-        ModelActivation.objects.select_for_update()
+        ModelActivation.objects.select_for_update(of=("self",))
         .filter(role=role, action=ModelActivation.Action.ACTIVATE, rolled_back_at__isnull=True)
         .select_related("previous")
         .first()
