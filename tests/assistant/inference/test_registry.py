@@ -105,5 +105,5 @@ def test_register_model_command_reads_the_gguf_and_reports_errors_by_field(defau
     shutil.copyfile(default_gguf, copy)
     call_command("register_model", str(copy), "--chat-format", "gemma", "--activate")
     assert active_model().name == "copy"
-    with pytest.raises(CommandError, match="chat_format: .*no chat template"):
+    with pytest.raises(CommandError, match=r"chat_format: .*no chat template"):
         call_command("register_model", str(copy), "--name", "copy2")
