@@ -14,3 +14,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     password = factory.django.Password("pass-word-123")
+
+
+from tests.practice.factories import *  # noqa: E402, F403  (the practice's factories, for every app's tests)

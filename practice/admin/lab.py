@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from practice.models import LabJob, LabJobStatus
+from practice.services import lab_job_advance, lab_job_transition
+
+from .common import PatientAuditMixin, export_csv
+
+
+@admin.register(LabJob)
+class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
+    """Status changes only through the actions, which follow the lab-job rules."""
+
+    audit_patient = staticmethod(lambda obj: obj.patient)
+    list_display = [
+        "reference",
+        "patient",
+        "status",
+        "lab_name",
+        "frame",
+        "lens",
+        "ordered_at",
+        "sent_at",
+        "ready_at",
+        "collected_at",
+        "remake_count",
+    ]
+    list_select_related = ["patient", "frame", "lens"]
+    list_filter = [
+        "status",
+        "lab_name",
+        ("ordered_at", admin.DateFieldListFilter),
+        ("ready_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["reference", "sale__reference", "patient__first_name", "patient__last_name"]
+    date_hierarchy = "ordered_at"
+    actions = ["advance", "mark_remake", "cancel", export_csv]
+    fields = [
+        ("reference", "status"),
+        ("sale", "patient"),
+        "prescription_rendered",
+        ("frame", "lens"),
+        "lab_name",
+        ("ordered_at", "sent_at", "ready_at"),
+        ("collected_at", "cancelled_at", "remake_at", "remake_count"),
+        "notes",
+    ]
+    readonly_fields = [
+        "reference",
+        "status",
+        "sale",
+        "patient",
+        "prescription_rendered",
+        "frame",
+        "lens",
+        "ordered_at",
+        "sent_at",
+        "ready_at",
+        "collected_at",
+        "cancelled_at",
+        "remake_at",
+        "remake_count",
+    ]
+
+    @admin.display(description="prescription")
+    def prescription_rendered(self, obj: LabJob) -> str:
+        return obj.prescription.render() if obj.prescription_id else ""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # lab jobs are opened by completing a sale with spectacle lenses
+
+    def _step(self, request: HttpRequest, queryset: QuerySet[LabJob], move: Any, verb: str) -> None:
+        done = 0
+        for job in queryset.order_by("pk"):
+            try:
+                moved = move(job=job)
+                self._audit(request, "change", moved, status=moved.status)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{job.reference}: {'; '.join(exc.messages)}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} lab job(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Advance to the next step (ordered → at lab → ready → collected)", permissions=["change"])
+    def advance(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
+        self._step(request, queryset, lambda job: lab_job_advance(job=job, user=request.user), "advanced")
+
+    @admin.action(description="Send back for a remake", permissions=["change"])
+    def mark_remake(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
+        self._step(
+            request,
+            queryset,
+            lambda job: lab_job_transition(job=job, status=LabJobStatus.REMAKE, user=request.user),
+            "sent for remake",
+        )
+
+    @admin.action(description="Cancel", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
+        self._step(
+            request,
+            queryset,
+            lambda job: lab_job_transition(job=job, status=LabJobStatus.CANCELLED, user=request.user),
+            "cancelled",
+        )

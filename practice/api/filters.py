@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import F, QuerySet
+
+from practice import selectors
+from practice.models import (
+    AuditEvent,
+    Category,
+    ContactLensPrescription,
+    LabJob,
+    LensType,
+    Patient,
+    Product,
+    Recall,
+    Sale,
+    SpectaclePrescription,
+    StockMovement,
+)
+
+
+class PatientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Name, date of birth (1980-05-17 or 17/05/1980) or phone number"
+    )
+    date_of_birth = django_filters.DateFilter()
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Patient
+        fields = ["q", "date_of_birth", "consent_marketing", "consent_data_sharing"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        found = selectors.patient_search(query=value, limit=1000)
+        return queryset.filter(pk__in=[p.pk for p in found])
+
+
+class PrescriptionFilter(django_filters.FilterSet):
+    issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_before = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+
+    class Meta:
+        model = SpectaclePrescription
+        fields = ["patient", "issued_after", "issued_before"]
+
+
+class ContactLensPrescriptionFilter(PrescriptionFilter):
+    class Meta:
+        model = ContactLensPrescription
+        fields = ["patient", "replacement", "issued_after", "issued_before"]
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.ChoiceFilter(choices=Category.choices)
+    lens_type = django_filters.ChoiceFilter(choices=LensType.choices)
+    low_stock = django_filters.BooleanFilter(method="filter_low_stock", label="At or below reorder level")
+    brand = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Product
+        fields = ["category", "lens_type", "brand", "supplier", "lens_index", "is_active", "low_stock"]
+
+    def filter_low_stock(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        if value is None:
+            return queryset
+        low = queryset.filter(quantity_on_hand__lte=F("reorder_level"))
+        return low if value else queryset.exclude(pk__in=low.values("pk"))
+
+
+class StockMovementFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="product__sku")
+    after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = StockMovement
+        fields = ["product", "sku", "kind", "after", "before"]
+
+
+class SaleFilter(django_filters.FilterSet):
+    date_after = django_filters.DateFilter(field_name="sale_date", lookup_expr="gte")
+    date_before = django_filters.DateFilter(field_name="sale_date", lookup_expr="lte")
+
+    class Meta:
+        model = Sale
+        fields = ["status", "patient", "staff", "date_after", "date_before"]
+
+
+class LabJobFilter(django_filters.FilterSet):
+    class Meta:
+        model = LabJob
+        fields = ["status", "patient", "sale", "lab_name"]
+
+
+class RecallFilter(django_filters.FilterSet):
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+
+    class Meta:
+        model = Recall
+        fields = ["patient", "kind", "status", "due_after", "due_before"]
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    actor = django_filters.CharFilter(field_name="actor_username")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["patient", "action", "actor", "after", "before"]
