@@ -212,6 +212,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
         )
         obj.pk = job.pk
 
+    def response_add(
+        self, request: HttpRequest, obj: TrainingJob, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # Straight to the job's page, where its progress is shown live.
+        messages.success(request, f"training job {obj.pk} queued")
+        return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_change", args=[obj.pk]))
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         try:
             return super().add_view(request, form_url, extra_context)

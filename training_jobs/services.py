@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ def stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "OPTIQ_TRAINING_STALE_AFTER_S", 300))
 
 
+logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 LOG_TAIL_CHARS = 8000
 
@@ -205,7 +208,9 @@ def dataset_hash(examples: Iterable[TrainingExample]) -> str:
 
 
 def _job_output_dir(job: TrainingJob) -> str:
-    return str(Path(settings.ARTIFACTS_DIR) / "training" / f"job-{job.pk}")
+    # The random part keeps two databases sharing one artifacts volume (a test run and the
+    # practice's, say) from resuming each other's checkpoints.
+    return str(Path(settings.ARTIFACTS_DIR) / "training" / f"job-{job.pk}-{secrets.token_hex(4)}")
 
 
 def training_job_create(
@@ -422,8 +427,11 @@ def training_jobs_fail_stale(*, now: Any = None) -> int:
         error=f"the worker stopped reporting (no heartbeat for {int(stale_after().total_seconds())} s) "
         f"and the job has no attempts left; start a new job (its last checkpoint is kept in the output directory)",
     )
-    for job_id in stale.values_list("pk", flat=True):
+    requeued = list(stale.values_list("pk", flat=True))
+    for job_id in requeued:
         transaction.on_commit(partial(_requeue, job_id))
+    if failed or requeued:
+        logger.warning("stale training jobs: %d failed, %s requeued to resume", failed, requeued)
     return failed
 
 

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 
 from training_jobs.models import TrainingJob
-from training_jobs.services import training_job_claim, training_job_finish, training_jobs_fail_stale, worker_name
+from training_jobs.services import (
+    stale_after,
+    training_job_claim,
+    training_job_finish,
+    training_jobs_fail_stale,
+    worker_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +40,7 @@ TRAINING_HARD_LIMIT_S = TRAINING_SOFT_LIMIT_S + 600
 def training_job_run(job_id: int) -> str:
     from training_jobs.trainer.loading import device_name
 
-    worker = f"{worker_name()}:{training_job_run.request.hostname or 'local'}"
+    worker = _worker_label(training_job_run.request.hostname or "")
     job = training_job_claim(job_id=job_id, worker=worker, device=device_name())
     if job is None:
         logger.info("training job %s is not claimable (already running elsewhere or finished)", job_id)
@@ -100,10 +107,26 @@ def training_jobs_sweep() -> int:
     return training_jobs_fail_stale()
 
 
+def _worker_label(nodename: str) -> str:
+    return f"{worker_name()}:{nodename or 'local'}"
+
+
 @worker_ready.connect
-def _sweep_on_worker_start(sender: object = None, **kwargs: object) -> None:
-    # A restarted worker is the usual moment a run was lost: look for stale runs right away.
+def _sweep_on_worker_start(sender: Any = None, **kwargs: object) -> None:
+    """A worker start is the usual moment after a run was lost. Runs recorded under this very
+    node are dead (the node has just started): resume them now. Runs of other nodes are
+    judged by their heartbeat, now and once more when a fresh heartbeat would have gone stale."""
     try:
+        label = _worker_label(getattr(sender, "hostname", "") or "")
+        orphans = list(
+            TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, worker=label).values_list("pk", flat=True)
+        )
+        if orphans:
+            logger.warning("resuming training jobs %s left running by this node before it restarted", orphans)
+            TrainingJob.objects.filter(pk__in=orphans).update(heartbeat_at=None)
+            for job_id in orphans:
+                training_job_run.delay(job_id)
         training_jobs_fail_stale()
+        training_jobs_sweep.apply_async(countdown=stale_after().total_seconds() + 1)
     except Exception:
         logger.exception("the stale training job sweep failed")

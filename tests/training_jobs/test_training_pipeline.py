@@ -27,9 +27,9 @@ PROMPT = "<start_of_turn>user\nWhat is a varifocal lens?<end_of_turn>\n<start_of
 
 
 def _answer(base: Path, lora: Path | None) -> str:
-    from llama_cpp import Llama
+    from training_jobs.trainer.evaluation import load_llama
 
-    llm = Llama(model_path=str(base), lora_path=str(lora) if lora else None, n_ctx=256, verbose=False, seed=0)
+    llm = load_llama(model_path=str(base), lora_path=str(lora) if lora else None, n_ctx=256, verbose=False, seed=0)
     try:
         return llm(PROMPT, max_tokens=12, temperature=0.0)["choices"][0]["text"]
     finally:
@@ -66,7 +66,9 @@ def test_a_job_trains_exports_a_gguf_lora_that_changes_llama_cpp_answers(tiny_gg
     assert len(evaluation["side_by_side"]) == 3
     assert (Path(job.artifacts["peft_adapter"]) / "adapter_model.safetensors").is_file()
     assert _answer(tiny_gguf, Path(job.artifacts["gguf_lora"])) != _answer(tiny_gguf, None)
-    assert _answer(Path(job.artifacts["merged_gguf"]), None) != _answer(tiny_gguf, None)
+    merged = Path(job.artifacts["merged_gguf"])
+    assert merged.name == "merged-q4_k_m.gguf", job.artifacts.get("merged_q4_k_m_error")
+    assert _answer(merged, None) != _answer(tiny_gguf, None)
     # A second delivery of the same task finds nothing to claim.
     assert training_job_run(job.pk) == "skipped"
 

@@ -43,6 +43,7 @@ def test_a_worker_killed_mid_run_leaves_a_job_the_next_worker_resumes_from_its_c
         chat_format="gemma",
         examples=TrainingExample.objects.order_by("pk")[:20],
         hyperparameters={**TINY_PARAMS, "num_epochs": 40, "checkpoint_every": 3},
+        output_dir=str(tmp_path / "job"),
     )
     job = _wait(job, lambda j: j.checkpoint_step >= 3)
     assert job.status == TrainingJob.Status.RUNNING and "trainer-a" in job.worker
@@ -51,8 +52,13 @@ def test_a_worker_killed_mid_run_leaves_a_job_the_next_worker_resumes_from_its_c
     killed_at = TrainingJob.objects.get(pk=job.pk)
     assert killed_at.status == TrainingJob.Status.RUNNING  # nobody is left to say otherwise
 
-    worker_process(queues="training", pool="solo", name="trainer-b@%h", extra_env=env)
-    job = _wait(job, lambda j: j.is_finished, timeout=240)
+    second = worker_process(queues="training", pool="solo", name="trainer-b@%h", extra_env=env)
+    try:
+        job = _wait(job, lambda j: j.is_finished, timeout=60)
+    except AssertionError:
+        second.terminate()
+        print(second.stdout.read().decode(errors="replace")[-5000:])
+        raise
 
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
     assert "trainer-b" in job.worker and job.attempts == 2

@@ -16,13 +16,22 @@ def perplexity(loss: float | None) -> float | None:
     return None if loss is None else round(math.exp(min(loss, 50.0)), 4)
 
 
-def _llama_answers(gguf: Path, lora: Path | None, prompts: Sequence[str], stop: str, max_tokens: int) -> list[str]:
-    from llama_cpp import Llama
+def load_llama(**kwargs: Any) -> Any:
+    """The inference workers' loader (same llama.cpp buffer settings as production)."""
+    try:
+        from assistant.llm.runtime import load_llama as runtime_load_llama
+    except ImportError:
+        from llama_cpp import Llama
 
+        return Llama(**kwargs)
+    return runtime_load_llama(**kwargs)
+
+
+def _llama_answers(gguf: Path, lora: Path | None, prompts: Sequence[str], stop: str, max_tokens: int) -> list[str]:
     kwargs: dict[str, Any] = {"model_path": str(gguf), "n_ctx": 1024, "verbose": False, "seed": 0}
     if lora is not None:
         kwargs["lora_path"] = str(lora)
-    llm = Llama(**kwargs)
+    llm = load_llama(**kwargs)
     try:
         answers = []
         for prompt in prompts:

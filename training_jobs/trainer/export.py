@@ -153,12 +153,25 @@ def gguf_runs(path: Path, *, timeout: float = 300) -> str:
     import subprocess
     import sys
 
+    from django.conf import settings
+
+    # Loaded the way the inference workers load it (see assistant.llm.runtime.load_llama).
     code = (
-        "import sys; from llama_cpp import Llama; "
-        "m = Llama(model_path=sys.argv[1], n_ctx=128, verbose=False); m('Hello', max_tokens=2)"
+        "import sys, llama_cpp\n"
+        "original = llama_cpp.llama_cpp.llama_model_default_params\n"
+        "def params():\n"
+        "    p = original()\n"
+        "    p.use_extra_bufts = sys.argv[2] == '1'\n"
+        "    return p\n"
+        "llama_cpp.llama_cpp.llama_model_default_params = params\n"
+        "m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, verbose=False)\n"
+        "m('Hello, how are you?', max_tokens=2)\n"
     )
+    repack = "1" if getattr(settings, "OPTIQ_LLM_REPACK", False) else "0"
     try:
-        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=timeout, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(path), repack], capture_output=True, timeout=timeout, text=True
+        )
     except subprocess.TimeoutExpired:
         return "timed out"
     return "" if done.returncode == 0 else f"exit status {done.returncode}: {done.stderr[-500:]}"

@@ -8,6 +8,7 @@ prompt tokens is most of the speed-up over a stock Trainer (see benchmarks/train
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import shutil
@@ -156,6 +157,10 @@ class LoraTrainer:
         warmup = int(self.total * params.warmup_ratio)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(warmup, self.total))
         self.state = RunState()
+        # What a checkpoint must match to be resumed: the same adapter shapes and the same data.
+        shapes = ",".join(f"{n}:{tuple(p.shape)}" for n, p in model.named_parameters() if p.requires_grad)
+        data = ",".join(str(item.length) for item in self.train_items)
+        self.fingerprint = hashlib.sha256(f"{shapes}|{data}".encode()).hexdigest()
 
     # --- checkpoints ---------------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class LoraTrainer:
                 "state": self.state.__dict__,
                 "torch_rng": torch.get_rng_state(),
                 "python_rng": random.getstate(),
+                "fingerprint": self.fingerprint,
             },
             partial / "state.pt",
         )
@@ -186,10 +192,14 @@ class LoraTrainer:
         self.reporter.checkpoint(step=self.state.step)
         return target
 
-    def load_checkpoint(self, path: Path) -> None:
+    def load_checkpoint(self, path: Path) -> bool:
+        """Resume from `path`; False (and a fresh start) when it belongs to another run."""
         from peft import set_peft_model_state_dict
 
         saved = torch.load(path / "state.pt", weights_only=False, map_location="cpu")
+        if saved.get("fingerprint") != self.fingerprint:
+            self.reporter.log(f"ignoring the checkpoint in {path}: it was made with another model or data set")
+            return False
         set_peft_model_state_dict(self.model, saved["adapter"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
@@ -197,6 +207,7 @@ class LoraTrainer:
         torch.set_rng_state(saved["torch_rng"])
         random.setstate(saved["python_rng"])
         self.reporter.log(f"resumed from the checkpoint at step {self.state.step}")
+        return True
 
     # --- the loop ------------------------------------------------------------------------
 
