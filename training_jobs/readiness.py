@@ -13,9 +13,10 @@ from training_jobs.models import TrainingExample
 
 MINIMUM_EXAMPLES = 50
 RECOMMENDED_EXAMPLES = 100
-# Measured on this project's reference machines (Gemma 3 270M, LoRA r=16, ~150-token examples):
-# seconds per optimizer step of 4 packed examples. GPU: an H100-class card with QLoRA.
-SECONDS_PER_STEP = {"cpu": 1.2, "gpu": 0.12}
+# Seconds per step of 4 packed ~150-token examples, Gemma 3 270M, LoRA r=16. CPU: measured by
+# `make demo-train` on the 2-core reference machine (4.3 s for 4 examples of ~117 tokens). GPU:
+# an estimate for a single data-centre card, not measured here.
+SECONDS_PER_STEP = {"cpu": 5.5, "gpu": 0.15}
 MIN_CATEGORY_SHARE = 0.03
 
 
@@ -120,7 +121,8 @@ def readiness_report(
             steps * suggestion.effective_batch_size / 4 * SECONDS_PER_STEP["cpu"] * size_factor / 60, 1
         ),
         "gpu_minutes": round(steps * SECONDS_PER_STEP["gpu"] * size_factor / 60, 1),
-        "note": "for the default Gemma 3 270M; an 8B model with QLoRA takes about 20x the GPU time",
+        "note": "for the default Gemma 3 270M; the GPU figure is an estimate; an 8B model with QLoRA takes "
+        "about 20x the GPU time",
     }
 
     if report.approved < MINIMUM_EXAMPLES:

@@ -421,7 +421,13 @@ def training_jobs_fail_stale(*, now: Any = None) -> int:
     attempts, and requeue the others so a worker resumes them from their checkpoint."""
     now = now or timezone.now()
     stale = TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
-    failed = stale.filter(Q(attempts__gte=MAX_ATTEMPTS) | Q(cancel_requested=True)).update(
+    # Cancelled while its worker was gone: nothing to resume.
+    stale.filter(cancel_requested=True).update(
+        status=TrainingJob.Status.CANCELLED,
+        finished_at=now,
+        error="cancelled while its worker was not reporting; the last checkpoint is kept in the output directory",
+    )
+    failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=TrainingJob.Status.FAILED,
         finished_at=now,
         error=f"the worker stopped reporting (no heartbeat for {int(stale_after().total_seconds())} s) "

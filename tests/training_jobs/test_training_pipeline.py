@@ -134,3 +134,35 @@ def test_cancel_stops_within_a_step_keeps_the_checkpoint_and_a_lost_run_resumes_
     assert f"resumed from the checkpoint at step {stopped}" in job.log_tail
     assert job.step == stopped + 2
     assert [p[0] for p in job.train_loss] == list(range(1, stopped + 3))
+
+
+def test_the_train_command_runs_the_seeds_command_line_on_a_jsonl_file(tiny_gguf, artifacts_dir, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    data = tmp_path / "qa.jsonl"
+    shipped = Path(__file__).resolve().parents[2] / "training_jobs" / "data" / "examples.jsonl"
+    data.write_text("\n".join(shipped.read_text(encoding="utf-8").splitlines()[:12]), encoding="utf-8")
+    out = StringIO()
+    call_command(
+        "train",
+        "--base-model",
+        str(tiny_gguf),
+        "--data",
+        str(data),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--num-epochs",
+        "1",
+        "--chat-format",
+        "gemma",
+        stdout=out,
+    )
+
+    assert "status: succeeded" in out.getvalue()
+    job = TrainingJob.objects.get()
+    assert job.data_file == str(data) and job.example_ids == []
+    assert (tmp_path / "out" / "adapter.gguf").is_file() and (
+        tmp_path / "out" / "adapter" / "adapter_config.json"
+    ).is_file()
