@@ -41,8 +41,9 @@ def direct_run(llm, prompt_tokens, stop, max_tokens, seed):  # type: ignore[no-u
     started = time.perf_counter()
     first = last = 0.0
     text = ""
-    for chunk in llm.create_completion(prompt=prompt_tokens, max_tokens=max_tokens, temperature=0.7, top_p=0.95,
-                                       stop=stop, seed=seed, stream=True):
+    for chunk in llm.create_completion(
+        prompt=prompt_tokens, max_tokens=max_tokens, temperature=0.7, top_p=0.95, stop=stop, seed=seed, stream=True
+    ):
         if chunk["choices"][0]["text"]:
             text += chunk["choices"][0]["text"]
             last = time.perf_counter()
@@ -54,13 +55,21 @@ def direct_run(llm, prompt_tokens, stop, max_tokens, seed):  # type: ignore[no-u
 def http_run(base, key, prompt, max_tokens, seed):  # type: ignore[no-untyped-def]
     import httpx
 
-    body = {"model": "optiq", "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
-            "temperature": 0.7, "top_p": 0.95, "seed": seed, "stream": True}
+    body = {
+        "model": "optiq",
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "temperature": 0.7,
+        "top_p": 0.95,
+        "seed": seed,
+        "stream": True,
+    }
     started = time.perf_counter()
     first = last = 0.0
     usage = None
-    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=300,
-                      headers={"Authorization": f"Bearer {key}"}) as response:
+    with httpx.stream(
+        "POST", f"{base}/v1/chat/completions", json=body, timeout=300, headers={"Authorization": f"Bearer {key}"}
+    ) as response:
         response.raise_for_status()
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
@@ -80,9 +89,28 @@ def start_worker(env, concurrency):  # type: ignore[no-untyped-def]
     conn = streams.connection()
     conn.delete(streams.WORKERS_KEY, streams.LOADED_KEY, streams.BUSY_KEY)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "optiq_site", "worker", "-Q", "inference", "-c", str(concurrency),
-         "-n", f"bench-{concurrency}@%h", "--without-mingle", "--without-gossip", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "optiq_site",
+            "worker",
+            "-Q",
+            "inference",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"bench-{concurrency}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while len(streams.live_workers(conn)) < concurrency or len(conn.hkeys(streams.LOADED_KEY)) < concurrency:
@@ -127,14 +155,29 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="bench")
     _, key = api_key_create(user=user, name="bench")
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "optiq_site.settings.test",
-           "OPTIQ_TEST_DATABASE_NAME": connection.settings_dict["NAME"], "OPTIQ_INFERENCE_QUEUE_TIMEOUT": "300"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "optiq_site.settings.test",
+        "OPTIQ_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+        "OPTIQ_INFERENCE_QUEUE_TIMEOUT": "300",
+    }
     from tests.assistant.inference.conftest import free_port
 
     port = free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "optiq_site.asgi:application", "--port", str(port), "--no-access-log",
-         "--log-level", "warning"], cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "optiq_site.asgi:application",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     while True:
@@ -145,7 +188,9 @@ def main() -> None:
             time.sleep(0.2)
 
     threads_used = version.n_threads or None
-    llm = load_llama(model_path=version.path, n_ctx=version.n_ctx, n_gpu_layers=0, n_threads=threads_used, verbose=False)
+    llm = load_llama(
+        model_path=version.path, n_ctx=version.n_ctx, n_gpu_layers=0, n_threads=threads_used, verbose=False
+    )
     results: dict[str, dict[str, list[float]]] = {"direct": {"ttft": [], "tps": []}, "optiq": {"ttft": [], "tps": []}}
     worker = start_worker(env, 1)
     try:
@@ -154,8 +199,9 @@ def main() -> None:
             for i, prompt in enumerate(PROMPTS):
                 seed = 100 * round_ + i
                 messages = [{"role": "user", "content": prompt}]
-                tokens = llm.tokenize(render("gemma", messages, add_generation_prompt=True).encode(), add_bos=True,
-                                      special=True)
+                tokens = llm.tokenize(
+                    render("gemma", messages, add_generation_prompt=True).encode(), add_bos=True, special=True
+                )
                 llm.reset()  # OptiQ evaluates a seeded prompt afresh too
                 ttft, first, last, generated = direct_run(llm, tokens, [END_OF_TURN["gemma"]], args.max_tokens, seed)
                 results["direct"]["ttft"].append(ttft)
@@ -200,8 +246,10 @@ def main() -> None:
     print(f"| ratio / difference | {optiq_tps / direct_tps:.1%} | {optiq_ttft - direct_ttft:+.0f} ms |")
     print(f"\n| workers | total tokens/s, {args.clients} concurrent clients |\n|---|---|")
     print(f"| 1 | {scaling[1]:.1f} |\n| 2 | {scaling[2]:.1f} |\n| speed-up | {scaling[2] / scaling[1]:.2f}x |")
-    print(f"\n(n = {len(results['direct']['tps'])} requests per path, max_tokens {args.max_tokens}, "
-          f"cpu cores {os.cpu_count()})")
+    print(
+        f"\n(n = {len(results['direct']['tps'])} requests per path, max_tokens {args.max_tokens}, "
+        f"cpu cores {os.cpu_count()})"
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def main() -> None:
     centres = rng.normal(size=(2000, 384)).astype(np.float32)
     data = centres[rng.integers(0, 2000, args.rows)] + 0.25 * rng.normal(size=(args.rows, 384)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
-    queries = data[rng.choice(args.rows, args.queries, replace=False)] + 0.15 * rng.normal(size=(args.queries, 384)).astype(np.float32)
+    queries = data[rng.choice(args.rows, args.queries, replace=False)] + 0.15 * rng.normal(
+        size=(args.queries, 384)
+    ).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 
     with connection.cursor() as cursor:
@@ -91,7 +93,9 @@ def main() -> None:
                 latencies.append(ms)
                 recalls.append(len(truth & set(ids)) / 10)
             median = statistics.median(latencies)
-            print(f"| {ef} | {median:.2f} | {exact_median:.1f} | {exact_median / median:.0f}x | {statistics.mean(recalls):.3f} |")
+            print(
+                f"| {ef} | {median:.2f} | {exact_median:.1f} | {exact_median / median:.0f}x | {statistics.mean(recalls):.3f} |"
+            )
         cursor.execute("DROP TABLE bench_chunk")
 
     # Ingestion throughput: the shipped corpus, chunked, embedded and stored, against raw encode.

@@ -44,8 +44,7 @@ class KnowledgeUploadForm(forms.ModelForm):
 
 class ChunkInline(admin.TabularInline):
     model = Chunk
-    fields = ["position", "heading", "text", "token_count", "has_embedding"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "heading", "text", "token_count", "has_embedding")
     extra = 0
     can_delete = False
     show_change_link = False
@@ -64,7 +63,15 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
     list_display = ["title", "category", "source_type", "status", "progress_display", "chunks_total", "updated_at"]
     list_filter = ["status", "source_type", "category"]
     search_fields = ["title", "slug", "content"]
-    readonly_fields = ["status", "progress_display", "chunks_total", "chunks_done", "error", "embedded_at", "content_hash"]
+    readonly_fields = [
+        "status",
+        "progress_display",
+        "chunks_total",
+        "chunks_done",
+        "error",
+        "embedded_at",
+        "content_hash",
+    ]
     inlines = [ChunkInline]
     actions = ["re_embed"]
 
@@ -92,7 +99,9 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         return None  # chunks are written by the ingestion service
 
-    def response_add(self, request: HttpRequest, obj: KnowledgeDocument, post_url_continue: str | None = None) -> HttpResponseRedirect:
+    def response_add(
+        self, request: HttpRequest, obj: KnowledgeDocument, post_url_continue: str | None = None
+    ) -> HttpResponseRedirect:
         return HttpResponseRedirect("../")
 
     @admin.action(description="Embed again")
@@ -101,6 +110,8 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
 
         for document in queryset:
             document.chunks.update(embedding=None)
-            KnowledgeDocument.objects.filter(pk=document.pk).update(status=KnowledgeDocument.Status.PENDING, chunks_done=0)
+            KnowledgeDocument.objects.filter(pk=document.pk).update(
+                status=KnowledgeDocument.Status.PENDING, chunks_done=0
+            )
             knowledge_document_embed_task.delay(document.pk)
         messages.success(request, f"{queryset.count()} document(s) queued for embedding.")

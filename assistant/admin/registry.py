@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -13,14 +15,87 @@ from assistant.models import ModelActivation, ModelVersion
 from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
 
 
+def _register_from(data: dict[str, Any], **extra: Any) -> ModelVersion:
+    return model_version_register(
+        name=data.get("name", ""),
+        path=data.get("path") or None,
+        role=data.get("role", "chat"),
+        chat_format=data.get("chat_format") or None,
+        lora_path=data.get("lora_path") or None,
+        lora_scale=data.get("lora_scale", 1.0),
+        base=data.get("base"),
+        backend=data.get("backend", "local"),
+        base_url=data.get("base_url") or None,
+        n_ctx=data.get("n_ctx", 2048),
+        n_gpu_layers=data.get("n_gpu_layers", 0),
+        n_threads=data.get("n_threads"),
+        **extra,
+    )
+
+
+class ModelVersionAddForm(forms.ModelForm):
+    """Checks a new version with the service's rules (the GGUF, its chat template, the LoRA)
+    inside a transaction that is rolled back, so the form shows each error on its field."""
+
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=ModelVersion._meta.get_field("base_url").help_text
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "name",
+            "role",
+            "backend",
+            "base_url",
+            "path",
+            "chat_format",
+            "lora_path",
+            "lora_scale",
+            "base",
+            "n_ctx",
+            "n_gpu_layers",
+            "n_threads",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        if not self.errors:
+            try:
+                with transaction.atomic():
+                    _register_from(data)
+                    transaction.set_rollback(True)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "role", "status", "backend", "chat_format", "lora_path", "size_bytes", "created_at",
-                    "activated_at"]
+    list_display = [
+        "name",
+        "role",
+        "status",
+        "backend",
+        "chat_format",
+        "lora_path",
+        "size_bytes",
+        "created_at",
+        "activated_at",
+    ]
     list_filter = ["role", "status", "backend"]
     search_fields = ["name", "path"]
-    readonly_fields = ["size_bytes", "sha256", "has_chat_template", "lora_sha256", "status", "created_by",
-                       "created_at", "activated_at"]
+    readonly_fields = [
+        "size_bytes",
+        "sha256",
+        "has_chat_template",
+        "lora_sha256",
+        "status",
+        "created_by",
+        "created_at",
+        "activated_at",
+    ]
     actions = ["activate_selected", "roll_back"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -32,44 +107,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ModelVersion, form: Any, change: bool) -> None:
         # Registration goes through the service: it checks the GGUF and computes size and SHA-256.
-        version = model_version_register(
-            name=obj.name, path=obj.path or None, role=obj.role, chat_format=obj.chat_format or None,
-            lora_path=obj.lora_path or None, lora_scale=obj.lora_scale, base=obj.base, backend=obj.backend,
-            base_url=obj.base_url or None, n_ctx=obj.n_ctx, n_gpu_layers=obj.n_gpu_layers,
-            n_threads=obj.n_threads, created_by=request.user,
-        )
+        version = _register_from(form.cleaned_data, created_by=request.user)
         obj.pk = version.pk
         obj.refresh_from_db()
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            kwargs["form"] = ModelVersionAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
-        def clean(self: Any) -> dict[str, Any]:
-            data = super(form, self).clean()
-            if obj is None and not self.errors:
-                try:  # validate with the service's rules, inside a transaction that is rolled back
-                    from django.db import transaction
-
-                    with transaction.atomic():
-                        model_version_register(
-                            name=data.get("name", ""), path=data.get("path") or None, role=data.get("role", "chat"),
-                            chat_format=data.get("chat_format") or None, lora_path=data.get("lora_path") or None,
-                            lora_scale=data.get("lora_scale", 1.0), base=data.get("base"),
-                            backend=data.get("backend", "local"), base_url=data.get("base_url") or None,
-                            n_ctx=data.get("n_ctx", 2048), n_gpu_layers=data.get("n_gpu_layers", 0),
-                            n_threads=data.get("n_threads"),
-                        )
-                        transaction.set_rollback(True)
-                except ValidationError as exc:
-                    for field, errors in exc.message_dict.items():
-                        self.add_error(field if field in self.fields else None, errors)
-            return data
-
-        form.clean = clean
-        return form
-
-    @admin.action(description="Activate (inference workers swap to it without a restart)",
-                  permissions=["manage"])
+    @admin.action(description="Activate (inference workers swap to it without a restart)", permissions=["manage"])
     def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)

@@ -15,8 +15,7 @@ from assistant.threads import PATIENT_PERMISSION, feedback_training_example_crea
 
 class MessageInline(admin.TabularInline):
     model = AssistantMessage
-    fields = ["role", "kind", "content", "planner", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("role", "kind", "content", "planner", "created_at")
     extra = 0
     can_delete = False
 
@@ -45,7 +44,18 @@ class AssistantThreadAdmin(admin.ModelAdmin):
 class AssistantMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "thread", "role", "kind", "planner", "created_at"]
     list_filter = ["role", "kind", "planner"]
-    readonly_fields = ["thread", "role", "kind", "content", "sources", "tool_calls", "touched_patient_data", "model_name", "planner", "usage"]
+    readonly_fields = [
+        "thread",
+        "role",
+        "kind",
+        "content",
+        "sources",
+        "tool_calls",
+        "touched_patient_data",
+        "model_name",
+        "planner",
+        "usage",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return _hide_patient_data(request, super().get_queryset(request))
@@ -84,4 +94,7 @@ class AssistantFeedbackAdmin(admin.ModelAdmin):
                 skipped += 1
             else:
                 made += 1
-        messages.success(request, f"{made} draft training example(s) made; {skipped} skipped (already made, nothing to teach, or patient data).")
+        messages.success(
+            request,
+            f"{made} draft training example(s) made; {skipped} skipped (already made, nothing to teach, or patient data).",
+        )

@@ -27,15 +27,33 @@ class CanManageModelVersions(BasePermission):
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
-    base = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    base: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = ModelVersion
         fields = [
-            "id", "name", "role", "backend", "base_url", "path", "size_bytes", "sha256", "has_chat_template",
-            "chat_format", "lora_path", "lora_sha256", "lora_scale", "base", "n_ctx", "n_gpu_layers", "n_threads",
-            "status", "created_by", "created_at", "activated_at",
+            "id",
+            "name",
+            "role",
+            "backend",
+            "base_url",
+            "path",
+            "size_bytes",
+            "sha256",
+            "has_chat_template",
+            "chat_format",
+            "lora_path",
+            "lora_sha256",
+            "lora_scale",
+            "base",
+            "n_ctx",
+            "n_gpu_layers",
+            "n_threads",
+            "status",
+            "created_by",
+            "created_at",
+            "activated_at",
         ]
         read_only_fields = fields
 
@@ -47,8 +65,9 @@ class ModelVersionRegisterSerializer(serializers.Serializer):
     chat_format = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     lora_path = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     lora_scale = serializers.FloatField(default=1.0)
-    base = serializers.SlugRelatedField(slug_field="name", queryset=ModelVersion.objects.all(), required=False,
-                                        allow_null=True, default=None)
+    base = serializers.SlugRelatedField(
+        slug_field="name", queryset=ModelVersion.objects.all(), required=False, allow_null=True, default=None
+    )
     backend = serializers.ChoiceField(choices=ModelVersion.Backend.choices, default="local")
     base_url = serializers.URLField(required=False, allow_blank=True, default="")
     n_ctx = serializers.IntegerField(default=2048, min_value=64, max_value=1_048_576)
@@ -61,7 +80,9 @@ def _service_call(function: Any, **kwargs: Any) -> ModelVersion:
     try:
         return function(**kwargs)
     except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}) from exc
+        raise ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from exc
 
 
 class ModelVersionListView(generics.ListAPIView):

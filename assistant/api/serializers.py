@@ -70,8 +70,20 @@ class KnowledgeDocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = KnowledgeDocument
         fields = [
-            "id", "slug", "title", "category", "source_type", "source_name", "status", "progress",
-            "chunks_total", "chunks_done", "error", "created_at", "updated_at", "embedded_at",
+            "id",
+            "slug",
+            "title",
+            "category",
+            "source_type",
+            "source_name",
+            "status",
+            "progress",
+            "chunks_total",
+            "chunks_done",
+            "error",
+            "created_at",
+            "updated_at",
+            "embedded_at",
         ]
         read_only_fields = fields
 

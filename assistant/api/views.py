@@ -16,6 +16,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from assistant.api.serializers import (
@@ -55,7 +56,7 @@ class ThreadViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self) -> type:
         return ThreadDetailSerializer if self.action == "retrieve" else ThreadSerializer
 
-    def perform_create(self, serializer: ThreadSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         serializer.save(user=self.request.user)
 
 
@@ -125,7 +126,11 @@ class FeedbackView(APIView):
 
 
 class KnowledgeDocumentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Knowledge documents: upload .md/.txt/.pdf (or send text); embedding runs in a Celery task
     whose progress shows on the document (`status`, `progress`)."""
@@ -177,10 +182,15 @@ class KnowledgeSearchView(APIView):
         chunks = knowledge_search(query=serializer.validated_data["q"], limit=serializer.validated_data["limit"])
         return Response(
             [
-                {"kind": "knowledge_chunk", "id": c.chunk_id, "title": c.title, "document": c.slug,
-                 "heading": c.heading, "snippet": c.snippet(), "score": c.score}
+                {
+                    "kind": "knowledge_chunk",
+                    "id": c.chunk_id,
+                    "title": c.title,
+                    "document": c.slug,
+                    "heading": c.heading,
+                    "snippet": c.snippet(),
+                    "score": c.score,
+                }
                 for c in chunks
             ]
         )
-
-

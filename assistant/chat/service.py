@@ -231,7 +231,9 @@ def answer_events(
         yield AnswerEvent("sources", [])
         yield AnswerEvent("token", draft.text)
     elif plan.route == "tools":
-        context = ToolContext(user=user, today=today, ip=ip, thread_id=thread.pk, message_id=question_message.pk, question=question)
+        context = ToolContext(
+            user=user, today=today, ip=ip, thread_id=thread.pk, message_id=question_message.pk, question=question
+        )
         with transaction.atomic():
             _run_tools(plan.calls, context, draft)
         yield AnswerEvent("sources", draft.sources)
@@ -244,7 +246,9 @@ def answer_events(
 
 
 @transaction.atomic
-def _store(*, thread: AssistantThread, question_message: AssistantMessage, draft: _Draft, question: str) -> AssistantMessage:
+def _store(
+    *, thread: AssistantThread, question_message: AssistantMessage, draft: _Draft, question: str
+) -> AssistantMessage:
     if draft.touched_patient_data:
         question_message.touched_patient_data = True
         question_message.save(update_fields=["touched_patient_data"])

@@ -123,7 +123,9 @@ def chunk_document(
     for heading, paragraphs in _sections(body, title):
         units: list[str] = []
         for paragraph in paragraphs:
-            units.extend(_split_long(paragraph, max_tokens, count_tokens) if len(paragraph) > max_tokens * 3 else [paragraph])
+            units.extend(
+                _split_long(paragraph, max_tokens, count_tokens) if len(paragraph) > max_tokens * 3 else [paragraph]
+            )
         sizes = count_tokens(units) if units else []
         window: list[int] = []  # indexes into units
         total = 0
@@ -135,7 +137,10 @@ def chunk_document(
                 carried: list[int] = []
                 carried_total = 0
                 for previous in reversed(window):
-                    if carried_total + sizes[previous] > overlap_tokens or carried_total + sizes[previous] + size > max_tokens:
+                    if (
+                        carried_total + sizes[previous] > overlap_tokens
+                        or carried_total + sizes[previous] + size > max_tokens
+                    ):
                         break
                     carried.insert(0, previous)
                     carried_total += sizes[previous]

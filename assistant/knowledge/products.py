@@ -10,7 +10,17 @@ from django.db import transaction
 
 from assistant.models import KnowledgeDocument
 
-PRODUCT_FIELDS = ("category", "brand", "model", "colour", "frame_size", "lens_type", "lens_material", "lens_index", "supplier")
+PRODUCT_FIELDS = (
+    "category",
+    "brand",
+    "model",
+    "colour",
+    "frame_size",
+    "lens_type",
+    "lens_material",
+    "lens_index",
+    "supplier",
+)
 
 
 def product_model() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -59,7 +60,7 @@ def knowledge_search(
     vector = embed_texts([query])[0]
     vector_literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
     filters = ["c.embedding IS NOT NULL"]
-    params: list[object] = []
+    params: list[Any] = []
     if source_types:
         filters.append("d.source_type = ANY(%s)")
         params.append(list(source_types))

@@ -86,10 +86,25 @@ def resolve_version(model: str | None, *, role: str = "chat") -> Any:
     return version
 
 
-def _params(kind: str, *, max_tokens: int, temperature: float, top_p: float, stop: list[str] | None,
-            seed: int | None, messages: list[dict] | None = None, prompt: str | None = None) -> dict[str, Any]:
-    params: dict[str, Any] = {"kind": kind, "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p,
-                              "stop": list(stop or []), "seed": seed}
+def _params(
+    kind: str,
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    stop: list[str] | None,
+    seed: int | None,
+    messages: list[dict] | None = None,
+    prompt: str | None = None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "kind": kind,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "top_p": top_p,
+        "stop": list(stop or []),
+        "seed": seed,
+    }
     if kind == "chat":
         params["messages"] = [{"role": m["role"], "content": m["content"]} for m in messages or []]
     else:
@@ -129,6 +144,7 @@ def _raise_error(message: dict[str, Any]) -> None:
 
 
 # --- synchronous -----------------------------------------------------------------------------
+
 
 def _local_events(version: Any, params: dict[str, Any], timing: _Timing) -> Iterator[dict[str, Any]]:
     conn = streams.connection()
@@ -220,17 +236,49 @@ def stream(kind: str, *, model: str | None, **params: Any) -> _DeltaStream:
     return _DeltaStream(events, first, timing)
 
 
-def chat_stream(*, messages: list[dict], model: str | None = None, max_tokens: int = 256, temperature: float = 0.7,
-                top_p: float = 0.95, stop: list[str] | None = None, seed: int | None = None) -> Iterator[ChatDelta]:
+def chat_stream(
+    *,
+    messages: list[dict],
+    model: str | None = None,
+    max_tokens: int = 256,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    stop: list[str] | None = None,
+    seed: int | None = None,
+) -> Iterator[ChatDelta]:
     """Stream a chat answer: ChatDelta per piece of text, then a last one with finish_reason and usage."""
-    return stream("chat", model=model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                  top_p=top_p, stop=stop, seed=seed)
+    return stream(
+        "chat",
+        model=model,
+        messages=messages,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        stop=stop,
+        seed=seed,
+    )
 
 
-def chat_complete(*, messages: list[dict], model: str | None = None, max_tokens: int = 256, temperature: float = 0.7,
-                  top_p: float = 0.95, stop: list[str] | None = None, seed: int | None = None) -> ChatResult:
-    deltas = stream("chat", model=model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                    top_p=top_p, stop=stop, seed=seed)
+def chat_complete(
+    *,
+    messages: list[dict],
+    model: str | None = None,
+    max_tokens: int = 256,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    stop: list[str] | None = None,
+    seed: int | None = None,
+) -> ChatResult:
+    deltas = stream(
+        "chat",
+        model=model,
+        messages=messages,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        stop=stop,
+        seed=seed,
+    )
     parts: list[str] = []
     last = ChatDelta(text="")
     for delta in deltas:
@@ -240,6 +288,7 @@ def chat_complete(*, messages: list[dict], model: str | None = None, max_tokens:
 
 
 # --- asyncio ----------------------------------------------------------------------------------
+
 
 async def _alocal_events(version: Any, params: dict[str, Any], timing: _Timing) -> AsyncIterator[dict[str, Any]]:
     import asyncio
@@ -325,7 +374,8 @@ async def astream(kind: str, *, model: str | None, **params: Any) -> AsyncDeltaS
     timing = _Timing(model=version.name)
     payload = _params(kind, **params)
     events: AsyncIterator[dict[str, Any]] = (
-        external.astream(version, kind, payload) if version.backend == "external"
+        external.astream(version, kind, payload)
+        if version.backend == "external"
         else _alocal_events(version, payload, timing)
     )
     try:
@@ -336,15 +386,40 @@ async def astream(kind: str, *, model: str | None, **params: Any) -> AsyncDeltaS
     return AsyncDeltaStream(events, first, timing)
 
 
-async def achat_stream(*, messages: list[dict], model: str | None = None, max_tokens: int = 256,
-                       temperature: float = 0.7, top_p: float = 0.95, stop: list[str] | None = None,
-                       seed: int | None = None) -> AsyncDeltaStream:
+async def achat_stream(
+    *,
+    messages: list[dict],
+    model: str | None = None,
+    max_tokens: int = 256,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    stop: list[str] | None = None,
+    seed: int | None = None,
+) -> AsyncDeltaStream:
     """The asyncio twin of chat_stream, for ASGI streaming responses: ``async for delta in await achat_stream(...)``."""
-    return await astream("chat", model=model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                         top_p=top_p, stop=stop, seed=seed)
+    return await astream(
+        "chat",
+        model=model,
+        messages=messages,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        stop=stop,
+        seed=seed,
+    )
 
 
 __all__ = [
-    "AsyncDeltaStream", "ChatDelta", "ChatResult", "InferenceError", "ModelNotFound", "NoWorkerAvailable",
-    "achat_stream", "astream", "chat_complete", "chat_stream", "resolve_version", "stream",
+    "AsyncDeltaStream",
+    "ChatDelta",
+    "ChatResult",
+    "InferenceError",
+    "ModelNotFound",
+    "NoWorkerAvailable",
+    "achat_stream",
+    "astream",
+    "chat_complete",
+    "chat_stream",
+    "resolve_version",
+    "stream",
 ]

@@ -121,8 +121,9 @@ def model_for(version: Any) -> LoadedModel:
         current = _loaded
         if current is not None and current.key == version.load_key():
             if current.version_id != version.pk:  # same weights registered under another name
-                current = LoadedModel(current.key, version.pk, version.name, current.llm, version.chat_format,
-                                      current.template)
+                current = LoadedModel(
+                    current.key, version.pk, version.name, current.llm, version.chat_format, current.template
+                )
                 _loaded = current
             return current
         # The old object stays alive for whoever still holds it; the cache moves on.
@@ -170,8 +171,13 @@ def generate(model: LoadedModel, payload: dict[str, Any]) -> Iterator[dict[str, 
         # must repeat exactly, so it evaluates its whole prompt afresh.
         llm.reset()
     chunks = llm.create_completion(
-        prompt=tokens, max_tokens=max_tokens, temperature=float(payload.get("temperature", 0.7)),
-        top_p=float(payload.get("top_p", 0.95)), stop=stop, seed=payload.get("seed"), stream=True,
+        prompt=tokens,
+        max_tokens=max_tokens,
+        temperature=float(payload.get("temperature", 0.7)),
+        top_p=float(payload.get("top_p", 0.95)),
+        stop=stop,
+        seed=payload.get("seed"),
+        stream=True,
     )
     text_parts: list[str] = []
     finish_reason = None
@@ -187,8 +193,11 @@ def generate(model: LoadedModel, payload: dict[str, Any]) -> Iterator[dict[str, 
         completion_tokens += 1  # the end-of-turn token itself was generated too
     yield {
         "finish_reason": finish_reason or "stop",
-        "usage": {"prompt_tokens": len(tokens), "completion_tokens": completion_tokens,
-                  "total_tokens": len(tokens) + completion_tokens},
+        "usage": {
+            "prompt_tokens": len(tokens),
+            "completion_tokens": completion_tokens,
+            "total_tokens": len(tokens) + completion_tokens,
+        },
     }
 
 
@@ -202,8 +211,15 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     close_old_connections()
     version = ModelVersion.objects.filter(pk=payload["version_id"]).first()
     if version is None:
-        conn.publish(room, streams.encode("error", status=404, code=ModelNotFound.code,
-                                          message=f"model version {payload['version_id']} no longer exists"))
+        conn.publish(
+            room,
+            streams.encode(
+                "error",
+                status=404,
+                code=ModelNotFound.code,
+                message=f"model version {payload['version_id']} no longer exists",
+            ),
+        )
         return {"status": "missing"}
     if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
         return {"status": "abandoned"}  # the client stopped waiting before a worker was free
@@ -245,7 +261,11 @@ def _heartbeat_loop() -> None:
             close_old_connections()
             active = active_model(role="chat")
             current = _loaded
-            if active is not None and active.backend == "local" and (current is None or current.key != active.load_key()):
+            if (
+                active is not None
+                and active.backend == "local"
+                and (current is None or current.key != active.load_key())
+            ):
                 # Warm the newly active version between requests (the lock keeps requests safe).
                 model_for(active)
             elif current is not None:

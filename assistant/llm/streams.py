@@ -65,4 +65,5 @@ def worker_gone(conn: redis.Redis, worker_id: str) -> None:
 def live_workers(conn: redis.Redis) -> list[str]:
     cutoff = time.time() - WORKER_STALE_SECONDS
     conn.zremrangebyscore(WORKERS_KEY, "-inf", cutoff)
-    return [member.decode() for member in conn.zrange(WORKERS_KEY, 0, -1)]
+    members: list[bytes] = conn.zrange(WORKERS_KEY, 0, -1)  # type: ignore[assignment]
+    return [member.decode() for member in members]

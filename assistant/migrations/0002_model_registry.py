@@ -6,71 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assistant', '0001_vector_extension'),
+        ("assistant", "0001_vector_extension"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='The name clients pass as `model`.', max_length=120, unique=True)),
-                ('role', models.CharField(choices=[('chat', 'Chat'), ('embedding', 'Embedding')], default='chat', max_length=16)),
-                ('backend', models.CharField(choices=[('local', 'llama-cpp-python on the inference workers'), ('external', 'External OpenAI-compatible server')], default='local', max_length=16)),
-                ('base_url', models.URLField(blank=True, help_text="External backend: the server's OpenAI base URL (…/v1).")),
-                ('path', models.CharField(blank=True, help_text='The GGUF file (local backend).', max_length=500)),
-                ('size_bytes', models.BigIntegerField(default=0)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('has_chat_template', models.BooleanField(default=False, help_text='The GGUF carries tokenizer.chat_template.')),
-                ('chat_format', models.CharField(blank=True, help_text='Prompt format for GGUFs without a chat template (e.g. gemma).', max_length=32)),
-                ('lora_path', models.CharField(blank=True, help_text='Optional LoRA adapter GGUF.', max_length=500)),
-                ('lora_sha256', models.CharField(blank=True, max_length=64)),
-                ('lora_scale', models.FloatField(default=1.0)),
-                ('n_ctx', models.PositiveIntegerField(default=2048, help_text='Context length in tokens.')),
-                ('n_gpu_layers', models.IntegerField(default=0)),
-                ('n_threads', models.PositiveSmallIntegerField(blank=True, help_text="Empty: llama.cpp's default.", null=True)),
-                ('status', models.CharField(choices=[('ready', 'Ready'), ('active', 'Active'), ('retired', 'Retired')], default='ready', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('base', models.ForeignKey(blank=True, help_text='The version this one was fine-tuned from.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='derived', to='assistant.modelversion')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="The name clients pass as `model`.", max_length=120, unique=True)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("chat", "Chat"), ("embedding", "Embedding")], default="chat", max_length=16
+                    ),
+                ),
+                (
+                    "backend",
+                    models.CharField(
+                        choices=[
+                            ("local", "llama-cpp-python on the inference workers"),
+                            ("external", "External OpenAI-compatible server"),
+                        ],
+                        default="local",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "base_url",
+                    models.URLField(blank=True, help_text="External backend: the server's OpenAI base URL (…/v1)."),
+                ),
+                ("path", models.CharField(blank=True, help_text="The GGUF file (local backend).", max_length=500)),
+                ("size_bytes", models.BigIntegerField(default=0)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "has_chat_template",
+                    models.BooleanField(default=False, help_text="The GGUF carries tokenizer.chat_template."),
+                ),
+                (
+                    "chat_format",
+                    models.CharField(
+                        blank=True,
+                        help_text="Prompt format for GGUFs without a chat template (e.g. gemma).",
+                        max_length=32,
+                    ),
+                ),
+                ("lora_path", models.CharField(blank=True, help_text="Optional LoRA adapter GGUF.", max_length=500)),
+                ("lora_sha256", models.CharField(blank=True, max_length=64)),
+                ("lora_scale", models.FloatField(default=1.0)),
+                ("n_ctx", models.PositiveIntegerField(default=2048, help_text="Context length in tokens.")),
+                ("n_gpu_layers", models.IntegerField(default=0)),
+                (
+                    "n_threads",
+                    models.PositiveSmallIntegerField(blank=True, help_text="Empty: llama.cpp's default.", null=True),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("ready", "Ready"), ("active", "Active"), ("retired", "Retired")],
+                        default="ready",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "base",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The version this one was fine-tuned from.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="derived",
+                        to="assistant.modelversion",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('manage_model_versions', 'Can register, activate and roll back model versions')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("manage_model_versions", "Can register, activate and roll back model versions")],
             },
         ),
         migrations.CreateModel(
-            name='ModelActivation',
+            name="ModelActivation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('chat', 'Chat'), ('embedding', 'Embedding')], max_length=16)),
-                ('action', models.CharField(choices=[('activate', 'Activate'), ('rollback', 'Roll back')], default='activate', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rolled_back_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='activations', to='assistant.modelversion')),
-                ('previous', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assistant.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role", models.CharField(choices=[("chat", "Chat"), ("embedding", "Embedding")], max_length=16)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("activate", "Activate"), ("rollback", "Roll back")], default="activate", max_length=16
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("rolled_back_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="activations",
+                        to="assistant.modelversion",
+                    ),
+                ),
+                (
+                    "previous",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="assistant.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('role',), name='one_active_model_version_per_role'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")), fields=("role",), name="one_active_model_version_per_role"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('backend', 'local'), _negated=True), models.Q(('path', ''), _negated=True), _connector='OR'), name='local_model_version_has_path'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("backend", "local"), _negated=True),
+                    models.Q(("path", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="local_model_version_has_path",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('backend', 'external'), _negated=True), models.Q(('base_url', ''), _negated=True), _connector='OR'), name='external_model_version_has_base_url'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("backend", "external"), _negated=True),
+                    models.Q(("base_url", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="external_model_version_has_base_url",
+            ),
         ),
     ]

@@ -8,104 +8,204 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assistant', '0002_model_registry'),
+        ("assistant", "0002_model_registry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssistantThread',
+            name="AssistantThread",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('touched_patient_data', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assistant_threads', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("touched_patient_data", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assistant_threads",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-id'],
+                "ordering": ["-updated_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AssistantMessage',
+            name="AssistantMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant')], max_length=20)),
-                ('kind', models.CharField(choices=[('question', 'Question'), ('data', 'Answer from practice data'), ('knowledge', 'Answer from the knowledge base'), ('refusal', 'Refusal'), ('error', 'Error')], default='question', max_length=20)),
-                ('content', models.TextField()),
-                ('sources', models.JSONField(blank=True, default=list)),
-                ('tool_calls', models.JSONField(blank=True, default=list)),
-                ('touched_patient_data', models.BooleanField(default=False)),
-                ('model_name', models.CharField(blank=True, max_length=200)),
-                ('planner', models.CharField(blank=True, help_text='How tools were chosen: native or deterministic.', max_length=50)),
-                ('usage', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('thread', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='assistant.assistantthread')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role", models.CharField(choices=[("user", "User"), ("assistant", "Assistant")], max_length=20)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("question", "Question"),
+                            ("data", "Answer from practice data"),
+                            ("knowledge", "Answer from the knowledge base"),
+                            ("refusal", "Refusal"),
+                            ("error", "Error"),
+                        ],
+                        default="question",
+                        max_length=20,
+                    ),
+                ),
+                ("content", models.TextField()),
+                ("sources", models.JSONField(blank=True, default=list)),
+                ("tool_calls", models.JSONField(blank=True, default=list)),
+                ("touched_patient_data", models.BooleanField(default=False)),
+                ("model_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "planner",
+                    models.CharField(
+                        blank=True, help_text="How tools were chosen: native or deterministic.", max_length=50
+                    ),
+                ),
+                ("usage", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="assistant.assistantthread",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='KnowledgeDocument',
+            name="KnowledgeDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('title', models.CharField(max_length=300)),
-                ('category', models.CharField(blank=True, max_length=100)),
-                ('source_type', models.CharField(choices=[('markdown', 'Markdown'), ('text', 'Plain text'), ('pdf', 'PDF'), ('product', 'Catalogue product')], default='markdown', max_length=20)),
-                ('source_name', models.CharField(blank=True, help_text='File name or origin of the text.', max_length=500)),
-                ('product_id', models.BigIntegerField(blank=True, null=True, unique=True)),
-                ('content', models.TextField()),
-                ('content_hash', models.CharField(db_index=True, max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be embedded'), ('embedding', 'Embedding'), ('ready', 'Ready'), ('failed', 'Failed')], db_index=True, default='pending', max_length=20)),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('embedded_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                ("title", models.CharField(max_length=300)),
+                ("category", models.CharField(blank=True, max_length=100)),
+                (
+                    "source_type",
+                    models.CharField(
+                        choices=[
+                            ("markdown", "Markdown"),
+                            ("text", "Plain text"),
+                            ("pdf", "PDF"),
+                            ("product", "Catalogue product"),
+                        ],
+                        default="markdown",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source_name",
+                    models.CharField(blank=True, help_text="File name or origin of the text.", max_length=500),
+                ),
+                ("product_id", models.BigIntegerField(blank=True, null=True, unique=True)),
+                ("content", models.TextField()),
+                ("content_hash", models.CharField(db_index=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be embedded"),
+                            ("embedding", "Embedding"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("embedded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='AssistantFeedback',
+            name="AssistantFeedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rating', models.SmallIntegerField(choices=[(-1, 'Unhelpful'), (1, 'Helpful')])),
-                ('corrected_answer', models.TextField(blank=True)),
-                ('comment', models.TextField(blank=True)),
-                ('training_example_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='assistant.assistantmessage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rating", models.SmallIntegerField(choices=[(-1, "Unhelpful"), (1, "Helpful")])),
+                ("corrected_answer", models.TextField(blank=True)),
+                ("comment", models.TextField(blank=True)),
+                ("training_example_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="assistant.assistantmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('message', 'user'), name='feedback_one_per_user_message')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("message", "user"), name="feedback_one_per_user_message")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('heading', models.CharField(blank=True, help_text='The section path the text sits under.', max_length=500)),
-                ('text', models.TextField()),
-                ('token_count', models.PositiveIntegerField(default=0)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='assistant.knowledgedocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "heading",
+                    models.CharField(blank=True, help_text="The section path the text sits under.", max_length=500),
+                ),
+                ("text", models.TextField()),
+                ("token_count", models.PositiveIntegerField(default=0)),
+                ("embedding", pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="assistant.knowledgedocument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document_id', 'position'],
-                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='chunk_embedding_hnsw', opclasses=['vector_cosine_ops'])],
-                'constraints': [models.UniqueConstraint(fields=('document', 'position'), name='chunk_unique_position')],
+                "ordering": ["document_id", "position"],
+                "indexes": [
+                    pgvector.django.indexes.HnswIndex(
+                        ef_construction=64,
+                        fields=["embedding"],
+                        m=16,
+                        name="chunk_embedding_hnsw",
+                        opclasses=["vector_cosine_ops"],
+                    )
+                ],
+                "constraints": [models.UniqueConstraint(fields=("document", "position"), name="chunk_unique_position")],
             },
         ),
     ]

@@ -42,7 +42,11 @@ class ModelVersion(models.Model):
     lora_sha256 = models.CharField(max_length=64, blank=True)
     lora_scale = models.FloatField(default=1.0)
     base = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="derived",
         help_text="The version this one was fine-tuned from.",
     )
     n_ctx = models.PositiveIntegerField(default=2048, help_text="Context length in tokens.")
@@ -62,9 +66,7 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(
                 fields=["role"], condition=Q(status="active"), name="one_active_model_version_per_role"
             ),
-            models.CheckConstraint(
-                condition=~Q(backend="local") | ~Q(path=""), name="local_model_version_has_path"
-            ),
+            models.CheckConstraint(condition=~Q(backend="local") | ~Q(path=""), name="local_model_version_has_path"),
             models.CheckConstraint(
                 condition=~Q(backend="external") | ~Q(base_url=""), name="external_model_version_has_base_url"
             ),
@@ -93,7 +95,9 @@ class ModelActivation(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="activations")
     previous = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=16, choices=Action.choices, default=Action.ACTIVATE)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     rolled_back_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,21 +17,28 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 REQUESTS = Counter(
-    "optiq_inference_requests", "OpenAI-compatible API requests by endpoint, model and HTTP status",
+    "optiq_inference_requests",
+    "OpenAI-compatible API requests by endpoint, model and HTTP status",
     ["endpoint", "model", "status"],
 )
 PROMPT_TOKENS = Counter("optiq_inference_prompt_tokens", "Prompt tokens processed", ["model"])
 GENERATED_TOKENS = Counter("optiq_inference_generated_tokens", "Tokens generated", ["model"])
 TOKENS_PER_SECOND = Histogram(
-    "optiq_inference_tokens_per_second", "Generation speed per request (after the first token)", ["model"],
+    "optiq_inference_tokens_per_second",
+    "Generation speed per request (after the first token)",
+    ["model"],
     buckets=(1, 5, 10, 20, 40, 60, 80, 100, 150, 200, 400, 1000),
 )
 QUEUE_WAIT = Histogram(
-    "optiq_inference_queue_wait_seconds", "From enqueue until a worker starts the request", ["model"],
+    "optiq_inference_queue_wait_seconds",
+    "From enqueue until a worker starts the request",
+    ["model"],
     buckets=LATENCY_BUCKETS,
 )
 TIME_TO_FIRST_TOKEN = Histogram(
-    "optiq_inference_time_to_first_token_seconds", "From the request until its first token", ["model"],
+    "optiq_inference_time_to_first_token_seconds",
+    "From the request until its first token",
+    ["model"],
     buckets=LATENCY_BUCKETS,
 )
 
@@ -43,7 +50,8 @@ class WorkerCollector(Collector):
         from assistant.llm import streams
 
         loaded = GaugeMetricFamily(
-            "optiq_inference_worker_loaded_model", "1 for the model each inference worker process holds",
+            "optiq_inference_worker_loaded_model",
+            "1 for the model each inference worker process holds",
             labels=["worker", "model"],
         )
         busy = GaugeMetricFamily("optiq_inference_workers_busy", "Inference worker processes serving a request")
@@ -51,8 +59,10 @@ class WorkerCollector(Collector):
         try:
             conn = streams.connection()
             workers = streams.live_workers(conn)
-            models = {k.decode(): v.decode() for k, v in conn.hgetall(streams.LOADED_KEY).items()}
-            busy_count = len([w for w in conn.hkeys(streams.BUSY_KEY) if w.decode() in workers])
+            loaded_by_worker: dict[bytes, bytes] = conn.hgetall(streams.LOADED_KEY)  # type: ignore[assignment]
+            busy_ids: list[bytes] = conn.hkeys(streams.BUSY_KEY)  # type: ignore[assignment]
+            models = {k.decode(): v.decode() for k, v in loaded_by_worker.items()}
+            busy_count = len([w for w in busy_ids if w.decode() in workers])
         except Exception:
             return
         for worker in workers:

@@ -19,13 +19,17 @@ def check_active_model() -> ReadinessCheck:
     if version is None:
         # Not required: the platform serves everything else; the assistant waits for a model.
         return ReadinessCheck(
-            "model", False, "no active chat model: run `python manage.py register_default_model` or `register_model`",
+            "model",
+            False,
+            "no active chat model: run `python manage.py register_default_model` or `register_model`",
             required=False,
         )
     if version.backend == "external":
         return ReadinessCheck("model", True, f"{version.name} via {version.base_url}")
     if not Path(version.path).is_file():
-        return ReadinessCheck("model", False, f"{version.name}: {version.path} is missing (see `manage.py verify_model`)")
+        return ReadinessCheck(
+            "model", False, f"{version.name}: {version.path} is missing (see `manage.py verify_model`)"
+        )
     if version.lora_path and not Path(version.lora_path).is_file():
         return ReadinessCheck("model", False, f"{version.name}: adapter {version.lora_path} is missing")
     return ReadinessCheck("model", True, f"{version.name} ({version.path})")

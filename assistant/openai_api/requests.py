@@ -30,8 +30,13 @@ class GenerationRequest:
     prompt: str = ""
 
     def params(self) -> dict[str, Any]:
-        return {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-                "stop": self.stop, "seed": self.seed}
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": self.stop,
+            "seed": self.seed,
+        }
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -73,7 +78,9 @@ def _content(value: Any, index: int) -> str:
         texts = []
         for part in value:
             if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise InvalidRequest(f"'messages[{index}].content' parts must be text parts", param=f"messages[{index}].content")
+                raise InvalidRequest(
+                    f"'messages[{index}].content' parts must be text parts", param=f"messages[{index}].content"
+                )
             texts.append(part["text"])
         return "".join(texts)
     raise InvalidRequest(f"'messages[{index}].content' must be a string", param=f"messages[{index}].content")

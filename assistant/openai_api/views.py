@@ -17,7 +17,8 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import authenticate_bearer
@@ -27,14 +28,28 @@ from assistant.llm.errors import InferenceError, ModelNotFound, NoWorkerAvailabl
 from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error",
-               405: "invalid_request_error", 503: "server_error", 502: "server_error", 500: "server_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    503: "server_error",
+    502: "server_error",
+    500: "server_error",
+}
 
 
-def error_response(status: int, message: str, *, param: str | None = None, code: str | None = None,
-                   headers: dict[str, str] | None = None) -> JsonResponse:
-    body = {"error": {"message": message, "type": ERROR_TYPES.get(status, "server_error"), "param": param,
-                      "code": code}}
+def error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    body = {
+        "error": {"message": message, "type": ERROR_TYPES.get(status, "server_error"), "param": param, "code": code}
+    }
     return JsonResponse(body, status=status, headers=headers)
 
 
@@ -47,17 +62,23 @@ def inference_error_response(exc: InferenceError) -> JsonResponse:
 def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
     """Bearer authentication, the method check, OpenAI-shaped errors and the request counter."""
 
-    def decorate(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awaitable[HttpResponse]]:
+    def decorate(
+        view: Callable[..., Awaitable[tuple[HttpResponseBase, str]]],
+    ) -> Callable[..., Awaitable[HttpResponseBase]]:
         @csrf_exempt
         @wraps(view)
-        async def wrapper(request: HttpRequest) -> HttpResponse:
+        async def wrapper(request: HttpRequest) -> HttpResponseBase:
             model = "-"
             if request.method != method:
-                response: HttpResponse = error_response(405, f"Use {method} for {request.path}", code="method_not_allowed")
+                response: HttpResponseBase = error_response(
+                    405, f"Use {method} for {request.path}", code="method_not_allowed"
+                )
             elif (user := await sync_to_async(authenticate_bearer)(request)) is None:
                 response = error_response(
-                    401, "Missing or invalid API key: send 'Authorization: Bearer <key>' "
-                         "(create one with `python manage.py create_api_key --user NAME`)", code="invalid_api_key",
+                    401,
+                    "Missing or invalid API key: send 'Authorization: Bearer <key>' "
+                    "(create one with `python manage.py create_api_key --user NAME`)",
+                    code="invalid_api_key",
                 )
             else:
                 request.user = user
@@ -90,25 +111,52 @@ def _event_stream(chunks: AsyncIterator[bytes]) -> StreamingHttpResponse:
 
 
 @openai_endpoint("models", method="GET")
-async def models(request: HttpRequest) -> tuple[HttpResponse, str]:
+async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.registry.selectors import model_version_list
 
     versions = await sync_to_async(lambda: list(model_version_list(include_retired=False)))()
     # The active chat model first: clients that take the first listed model get it.
     versions.sort(key=lambda v: (not v.is_active, v.role != "chat"))
     data = [
-        {"id": v.name, "object": "model", "created": int(v.created_at.timestamp()), "owned_by": "optiq",
-         "role": v.role, "active": v.is_active, "backend": v.backend}
+        {
+            "id": v.name,
+            "object": "model",
+            "created": int(v.created_at.timestamp()),
+            "owned_by": "optiq",
+            "role": v.role,
+            "active": v.is_active,
+            "backend": v.backend,
+        }
         for v in versions
     ]
-    data.append({"id": "optiq", "object": "model", "created": 0, "owned_by": "optiq", "role": "chat",
-                 "active": True, "backend": "alias", "description": "always the active chat model"})
-    data.append({"id": EMBEDDING_MODEL_NAME, "object": "model", "created": 0, "owned_by": "optiq",
-                 "role": "embedding", "active": True, "backend": "local", "dimensions": EMBEDDING_DIMENSIONS})
+    data.append(
+        {
+            "id": "optiq",
+            "object": "model",
+            "created": 0,
+            "owned_by": "optiq",
+            "role": "chat",
+            "active": True,
+            "backend": "alias",
+            "description": "always the active chat model",
+        }
+    )
+    data.append(
+        {
+            "id": EMBEDDING_MODEL_NAME,
+            "object": "model",
+            "created": 0,
+            "owned_by": "optiq",
+            "role": "embedding",
+            "active": True,
+            "backend": "local",
+            "dimensions": EMBEDDING_DIMENSIONS,
+        }
+    )
     return JsonResponse({"object": "list", "data": data}), "-"
 
 
-async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponse, str]:
+async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, str]:
     data = parse.parse_json(request.body)
     req = parse.chat_request(data) if kind == "chat" else parse.completion_request(data)
     extra = {"messages": req.messages} if kind == "chat" else {"prompt": req.prompt}
@@ -124,20 +172,32 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponse, str]
             last = delta
         text = "".join(parts)
         choice: dict[str, Any] = (
-            {"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-             "finish_reason": last.finish_reason}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": None,
+                "finish_reason": last.finish_reason,
+            }
             if kind == "chat"
             else {"index": 0, "text": text, "logprobs": None, "finish_reason": last.finish_reason}
         )
-        body = {"id": ident, "object": "chat.completion" if kind == "chat" else "text_completion",
-                "created": created, "model": model, "choices": [choice], "usage": last.usage}
+        body = {
+            "id": ident,
+            "object": "chat.completion" if kind == "chat" else "text_completion",
+            "created": created,
+            "model": model,
+            "choices": [choice],
+            "usage": last.usage,
+        }
         return JsonResponse(body), model
 
     obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
 
     def chunk(text: str | None, finish: str | None, *, first: bool = False) -> dict[str, Any]:
         if kind == "chat":
-            delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else ({"content": text} if text else {})
+            delta: dict[str, Any] = (
+                {"role": "assistant", "content": ""} if first else ({"content": text} if text else {})
+            )
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}
@@ -153,8 +213,16 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponse, str]
                     continue
                 yield _sse(chunk(None, delta.finish_reason))
                 if req.include_usage:
-                    yield _sse({"id": ident, "object": obj, "created": created, "model": model, "choices": [],
-                                "usage": delta.usage})
+                    yield _sse(
+                        {
+                            "id": ident,
+                            "object": obj,
+                            "created": created,
+                            "model": model,
+                            "choices": [],
+                            "usage": delta.usage,
+                        }
+                    )
             yield _sse("[DONE]")
         except InferenceError as exc:  # after the headers went out, the error travels in the stream
             yield _sse({"error": {"message": str(exc), "type": "server_error", "param": None, "code": exc.code}})
@@ -165,17 +233,17 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponse, str]
 
 
 @openai_endpoint("chat.completions", method="POST")
-async def chat_completions(request: HttpRequest) -> tuple[HttpResponse, str]:
+async def chat_completions(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     return await _generate(request, "chat")
 
 
 @openai_endpoint("completions", method="POST")
-async def completions(request: HttpRequest) -> tuple[HttpResponse, str]:
+async def completions(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     return await _generate(request, "completion")
 
 
 @openai_endpoint("embeddings", method="POST")
-async def embeddings(request: HttpRequest) -> tuple[HttpResponse, str]:
+async def embeddings(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.llm.embeddings import count_tokens, embed_texts
 
     data = parse.parse_json(request.body)

@@ -84,7 +84,9 @@ def model_version_register(
     fields: dict[str, Any] = {}
     if backend == ModelVersion.Backend.EXTERNAL:
         if not base_url or not re.match(r"^https?://", base_url):
-            raise ValidationError({"base_url": "an external model needs the server's http(s) base URL, e.g. http://host:8080/v1"})
+            raise ValidationError(
+                {"base_url": "an external model needs the server's http(s) base URL, e.g. http://host:8080/v1"}
+            )
         fields["base_url"] = base_url.rstrip("/")
         fields["path"] = str(path or "")
         fields["chat_format"] = chat_format or ""
@@ -98,8 +100,11 @@ def model_version_register(
             raise ValidationError({"path": f"cannot read the GGUF metadata: {exc}"}) from exc
         inherited = base.chat_format if base is not None else ""
         fields.update(
-            path=str(gguf), size_bytes=gguf.stat().st_size, sha256=file_sha256(gguf),
-            has_chat_template=has_template, chat_format=chat_format or ("" if has_template else inherited),
+            path=str(gguf),
+            size_bytes=gguf.stat().st_size,
+            sha256=file_sha256(gguf),
+            has_chat_template=has_template,
+            chat_format=chat_format or ("" if has_template else inherited),
         )
         if not has_template and not fields["chat_format"]:
             raise ValidationError(
@@ -111,8 +116,16 @@ def model_version_register(
 
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            name=name, role=role, backend=backend, base=base, lora_scale=lora_scale, n_ctx=n_ctx,
-            n_gpu_layers=n_gpu_layers, n_threads=n_threads, created_by=created_by, **fields,
+            name=name,
+            role=role,
+            backend=backend,
+            base=base,
+            lora_scale=lora_scale,
+            n_ctx=n_ctx,
+            n_gpu_layers=n_gpu_layers,
+            n_threads=n_threads,
+            created_by=created_by,
+            **fields,
         )
         if activate:
             version = model_version_activate(model_version=version, user=created_by)
@@ -197,7 +210,10 @@ def default_model_register(*, created_by: Any = None) -> tuple[ModelVersion, boo
             existing = model_version_activate(model_version=existing, user=created_by)
         return existing, False
     version = model_version_register(
-        name=DEFAULT_MODEL_NAME, path=path, chat_format=DEFAULT_CHAT_FORMAT, created_by=created_by,
+        name=DEFAULT_MODEL_NAME,
+        path=path,
+        chat_format=DEFAULT_CHAT_FORMAT,
+        created_by=created_by,
         activate=active_model(role="chat") is None,
     )
     if version.sha256 != expected_sha256():

@@ -35,20 +35,78 @@ LENS_TYPE_WORDS = [
     ("occupational", r"occupational|office lens(?:es)?|computer lens(?:es)?"),
 ]
 RULES: list[tuple[str, str]] = [
-    ("product_cost", r"\bcost prices?\b|\bcosts?\b|\bmargins?\b|\bwholesale\b|\bwhat do we pay\b|\bbuy(?:ing)? price\b|\bmark-?up\b"),
-    ("low_stock", r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bstock (?:is )?low\b"),
-    ("lab_jobs_ready", r"\blab jobs?\b|\bready (?:for|to) (?:collect|collection|pick)|\bawaiting collection\b|\bwaiting to be collected\b|\bcollections?\b"),
+    (
+        "product_cost",
+        r"\bcost prices?\b|\bcosts?\b|\bmargins?\b|\bwholesale\b|\bwhat do we pay\b|\bbuy(?:ing)? price\b|\bmark-?up\b",
+    ),
+    (
+        "low_stock",
+        r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bstock (?:is )?low\b",
+    ),
+    (
+        "lab_jobs_ready",
+        r"\blab jobs?\b|\bready (?:for|to) (?:collect|collection|pick)|\bawaiting collection\b|\bwaiting to be collected\b|\bcollections?\b",
+    ),
     ("recalls_due", r"\brecalls?\b|\bdue (?:for|an?) (?:eye )?(?:exam|test|check|aftercare)|\boverdue\b"),
     ("latest_prescription", r"\bprescription\b|\brx\b"),
     ("patient_lookup", r"\bpatients?\b|\blook up\b|\bfind\b|\bdate of birth\b|\bphone number\b"),
-    ("top_sellers", r"\btop\b|\bbest[- ]?sell(?:ing|ers?)\b|\bmost popular\b|\bsold (?:the )?most\b|\bsell(?:s)? (?:the )?most\b"),
-    ("sales_summary", r"\bsell\b|\bsold\b|\bsales\b|\brevenue\b|\btakings\b|\bturnover\b|\bhow much did we (?:make|take)\b|\bunits\b"),
-    ("product_lookup", r"\bdo we (?:have|stock|sell)\b|\bin stock\b|\bhow much (?:is|are|does|do)\b|\bprice of\b|\bstock of\b|\bhow many .* (?:in stock|left|on hand)\b|\bwhat is the price\b"),
+    (
+        "top_sellers",
+        r"\btop\b|\bbest[- ]?sell(?:ing|ers?)\b|\bmost popular\b|\bsold (?:the )?most\b|\bsell(?:s)? (?:the )?most\b",
+    ),
+    (
+        "sales_summary",
+        r"\bsell\b|\bsold\b|\bsales\b|\brevenue\b|\btakings\b|\bturnover\b|\bhow much did we (?:make|take)\b|\bunits\b",
+    ),
+    (
+        "product_lookup",
+        r"\bdo we (?:have|stock|sell)\b|\bin stock\b|\bhow much (?:is|are|does|do)\b|\bprice of\b|\bstock of\b|\bhow many .* (?:in stock|left|on hand)\b|\bwhat is the price\b",
+    ),
 ]
 NOT_NAMES = {
-    "what", "how", "which", "who", "when", "where", "show", "find", "list", "give", "tell", "latest", "the", "is",
-    "are", "does", "do", "did", "can", "could", "please", "patient", "patients", "prescription", "mr", "mrs", "ms",
-    "miss", "dr", "look", "up", "for", "of", "me", "a", "an", "i", "we", "our", "last", "recent", "current", "spectacle",
+    "what",
+    "how",
+    "which",
+    "who",
+    "when",
+    "where",
+    "show",
+    "find",
+    "list",
+    "give",
+    "tell",
+    "latest",
+    "the",
+    "is",
+    "are",
+    "does",
+    "do",
+    "did",
+    "can",
+    "could",
+    "please",
+    "patient",
+    "patients",
+    "prescription",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "look",
+    "up",
+    "for",
+    "of",
+    "me",
+    "a",
+    "an",
+    "i",
+    "we",
+    "our",
+    "last",
+    "recent",
+    "current",
+    "spectacle",
 }
 DATA_HINTS = re.compile(r"\b(?:we|our|us|this practice|in stock)\b", re.I)
 
@@ -189,16 +247,29 @@ def plan_deterministic(question: str, *, user: Any, today: date) -> Plan:
     # question is about this practice, it goes to knowledge retrieval.
     if not matched:
         return Plan(route="knowledge")
-    if not DATA_HINTS.search(question) and not parse_sku(question) and matched[0] not in {
-        "low_stock", "lab_jobs_ready", "recalls_due", "top_sellers", "latest_prescription", "patient_lookup", "product_cost"
-    }:
+    if (
+        not DATA_HINTS.search(question)
+        and not parse_sku(question)
+        and matched[0]
+        not in {
+            "low_stock",
+            "lab_jobs_ready",
+            "recalls_due",
+            "top_sellers",
+            "latest_prescription",
+            "patient_lookup",
+            "product_cost",
+        }
+    ):
         return Plan(route="knowledge")
     # Rules are ordered from the most to the least specific, so the first match that can
     # get its arguments wins; similarity decides between "sales" and "top sellers" ties.
     scores: dict[str, float] = {}
     if {"top_sellers", "sales_summary"} <= set(matched):
         scores = tool_similarities(question)
-        if re.search(r"(?i)\bhow many\b|\bhow much\b|\btotal\b", question) and not re.search(r"(?i)\btop\b|\bbest\b|\bmost\b", question):
+        if re.search(r"(?i)\bhow many\b|\bhow much\b|\btotal\b", question) and not re.search(
+            r"(?i)\btop\b|\bbest\b|\bmost\b", question
+        ):
             matched.remove("top_sellers")
     for name in matched:
         if name == "product_cost" and not TOOLS[name].allowed(user):

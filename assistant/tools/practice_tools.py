@@ -58,7 +58,9 @@ def _period(context: ToolContext, arguments: dict[str, Any], default: str = "thi
     return period
 
 
-def _audit(context: ToolContext, *, action: str, patient: Any = None, target: Any = None, detail: dict | None = None) -> None:
+def _audit(
+    context: ToolContext, *, action: str, patient: Any = None, target: Any = None, detail: dict | None = None
+) -> None:
     from practice.services import audit_event_record
 
     audit_event_record(
@@ -140,7 +142,9 @@ def run_top_sellers(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
     else:
         lines = [f"Top {len(rows)} {what} by {'revenue' if by == 'revenue' else 'units sold'} {period.describe()}:"]
         for rank, row in enumerate(rows, 1):
-            lines.append(f"{rank}. {row['brand']} {row['model']} ({row['sku']}): {row['units']} sold, {money(row['revenue'])}")
+            lines.append(
+                f"{rank}. {row['brand']} {row['model']} ({row['sku']}): {row['units']} sold, {money(row['revenue'])}"
+            )
         text = "\n".join(lines)
     return ToolResult(
         tool="top_sellers",
@@ -201,7 +205,19 @@ def _product_source(row: dict[str, Any]) -> dict[str, Any]:
 def _product_rows(query: str) -> list[dict[str, Any]]:
     from practice.selectors import product_search
 
-    keep = ("id", "sku", "brand", "model", "colour", "category", "lens_type", "price", "cost_price", "quantity_on_hand", "is_active")
+    keep = (
+        "id",
+        "sku",
+        "brand",
+        "model",
+        "colour",
+        "category",
+        "lens_type",
+        "price",
+        "cost_price",
+        "quantity_on_hand",
+        "is_active",
+    )
     return [{k: v for k, v in plain(p).items() if k in keep} for p in product_search(query=query, limit=10)]
 
 
@@ -275,10 +291,18 @@ def run_patient_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolR
         arguments=arguments,
         title=f"Patients matching “{query}”",
         text=text,
-        data={"rows": [{"id": p.pk, "name": p.full_name, "date_of_birth": p.date_of_birth.isoformat()} for p in patients]},
+        data={
+            "rows": [{"id": p.pk, "name": p.full_name, "date_of_birth": p.date_of_birth.isoformat()} for p in patients]
+        },
         touched_patient_data=True,
         extra_sources=[
-            {"kind": "patient", "id": p.pk, "title": p.full_name, "snippet": f"born {p.date_of_birth:%-d %B %Y}", "score": 1.0}
+            {
+                "kind": "patient",
+                "id": p.pk,
+                "title": p.full_name,
+                "snippet": f"born {p.date_of_birth:%-d %B %Y}",
+                "score": 1.0,
+            }
             for p in patients
         ],
     )
@@ -291,21 +315,40 @@ def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> 
     patients = _patients(context, query)
     if not patients:
         return ToolResult(
-            tool="latest_prescription", arguments=arguments, title="Latest prescription",
-            text=f"No patient matches “{query}”.", data={"rows": []}, touched_patient_data=True,
+            tool="latest_prescription",
+            arguments=arguments,
+            title="Latest prescription",
+            text=f"No patient matches “{query}”.",
+            data={"rows": []},
+            touched_patient_data=True,
         )
     if len(patients) > 1:
         names = "; ".join(f"{p.full_name} (born {p.date_of_birth:%-d %B %Y})" for p in patients)
         for patient in patients:
-            _audit(context, action="assistant_lookup", patient=patient, target=patient, detail={"tool": "latest_prescription"})
+            _audit(
+                context,
+                action="assistant_lookup",
+                patient=patient,
+                target=patient,
+                detail={"tool": "latest_prescription"},
+            )
         return ToolResult(
-            tool="latest_prescription", arguments=arguments, title="Latest prescription",
+            tool="latest_prescription",
+            arguments=arguments,
+            title="Latest prescription",
             text=f"{len(patients)} patients match “{query}”: {names}. Which one do you mean?",
-            data={"rows": [{"id": p.pk, "name": p.full_name} for p in patients]}, touched_patient_data=True,
+            data={"rows": [{"id": p.pk, "name": p.full_name} for p in patients]},
+            touched_patient_data=True,
         )
     patient = patients[0]
     prescription = patient_latest_prescription(patient=patient)
-    _audit(context, action="assistant_lookup", patient=patient, target=prescription or patient, detail={"tool": "latest_prescription"})
+    _audit(
+        context,
+        action="assistant_lookup",
+        patient=patient,
+        target=prescription or patient,
+        detail={"tool": "latest_prescription"},
+    )
     if prescription is None:
         text = f"{patient.full_name} has no spectacle prescription on record."
         data: dict[str, Any] = {"patient_id": patient.pk, "prescription": None}
@@ -321,7 +364,9 @@ def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> 
         text=text,
         data=data,
         touched_patient_data=True,
-        extra_sources=[{"kind": "patient", "id": patient.pk, "title": patient.full_name, "snippet": text[:200], "score": 1.0}],
+        extra_sources=[
+            {"kind": "patient", "id": patient.pk, "title": patient.full_name, "snippet": text[:200], "score": 1.0}
+        ],
     )
 
 
@@ -332,12 +377,16 @@ def run_recalls_due(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
     overdue_only = bool(arguments.get("overdue_only"))
     recalls = recalls_due(on=context.today, kind=kind, overdue_only=overdue_only)
     for recall in recalls:
-        _audit(context, action="assistant_lookup", patient=_patient(recall["patient_id"]), detail={"tool": "recalls_due"})
+        _audit(
+            context, action="assistant_lookup", patient=_patient(recall["patient_id"]), detail={"tool": "recalls_due"}
+        )
     label = "overdue" if overdue_only else "due within 30 days"
     if not recalls:
         text = f"No recalls are {label} as of {context.today:%-d %B %Y}."
     else:
-        lines = [f"{len(recalls)} recall{'s are' if len(recalls) != 1 else ' is'} {label} as of {context.today:%-d %B %Y}:"]
+        lines = [
+            f"{len(recalls)} recall{'s are' if len(recalls) != 1 else ' is'} {label} as of {context.today:%-d %B %Y}:"
+        ]
         lines += [f"- {r['patient_name']}: {r['kind_label']}, due {r['due_date']:%-d %B %Y}" for r in recalls[:50]]
         text = "\n".join(lines)
     return ToolResult(
@@ -345,7 +394,12 @@ def run_recalls_due(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
         arguments=arguments,
         title=f"Recalls {label}",
         text=text,
-        data={"count": len(recalls), "rows": [{k: plain(r[k]) for k in ("recall_id", "patient_id", "kind", "due_date", "overdue")} for r in recalls]},
+        data={
+            "count": len(recalls),
+            "rows": [
+                {k: plain(r[k]) for k in ("recall_id", "patient_id", "kind", "due_date", "overdue")} for r in recalls
+            ],
+        },
         touched_patient_data=bool(recalls),
     )
 
@@ -355,13 +409,16 @@ def run_lab_jobs_ready(context: ToolContext, arguments: dict[str, Any]) -> ToolR
 
     jobs = lab_jobs_ready_for_collection()
     for job in jobs:
-        _audit(context, action="assistant_lookup", patient=_patient(job["patient_id"]), detail={"tool": "lab_jobs_ready"})
+        _audit(
+            context, action="assistant_lookup", patient=_patient(job["patient_id"]), detail={"tool": "lab_jobs_ready"}
+        )
     if not jobs:
         text = "No lab jobs are ready for collection."
     else:
         lines = [f"{len(jobs)} lab job{'s are' if len(jobs) != 1 else ' is'} ready for collection:"]
         lines += [
-            f"- {job['reference']} for {job['patient_name']}" + (f", ready since {job['ready_at']:%-d %B %Y}" if job["ready_at"] else "")
+            f"- {job['reference']} for {job['patient_name']}"
+            + (f", ready since {job['ready_at']:%-d %B %Y}" if job["ready_at"] else "")
             for job in jobs
         ]
         text = "\n".join(lines)
@@ -370,101 +427,135 @@ def run_lab_jobs_ready(context: ToolContext, arguments: dict[str, Any]) -> ToolR
         arguments=arguments,
         title="Lab jobs ready for collection",
         text=text,
-        data={"count": len(jobs), "rows": [{k: plain(j[k]) for k in ("lab_job_id", "reference", "patient_id", "days_waiting")} for j in jobs]},
+        data={
+            "count": len(jobs),
+            "rows": [{k: plain(j[k]) for k in ("lab_job_id", "reference", "patient_id", "days_waiting")} for j in jobs],
+        },
         touched_patient_data=bool(jobs),
     )
 
 
 CATEGORY_PARAMETER = {"type": "string", "enum": CATEGORIES, "description": "Product category."}
 
-register(Tool(
-    name="sales_summary",
-    description="Sales totals: how many units were sold and the revenue taken in a period, optionally for a category, a lens type or one product.",
-    parameters={"type": "object", "properties": {
-        **PERIOD_PARAMETERS,
-        "category": CATEGORY_PARAMETER,
-        "lens_type": {"type": "string", "enum": LENS_TYPES, "description": "Spectacle lens type."},
-        "sku": {"type": "string", "description": "One product's SKU."},
-    }},
-    permission="practice.view_reports",
-    refusal="Sorry, you don't have permission to see sales reports.",
-    run=run_sales_summary,
-))
-register(Tool(
-    name="top_sellers",
-    description="The best-selling products in a period, ranked by units sold or by revenue.",
-    parameters={"type": "object", "properties": {
-        **PERIOD_PARAMETERS,
-        "category": CATEGORY_PARAMETER,
-        "limit": {"type": "integer", "minimum": 1, "maximum": 50},
-        "by": {"type": "string", "enum": ["units", "revenue"]},
-    }},
-    permission="practice.view_reports",
-    refusal="Sorry, you don't have permission to see sales reports.",
-    run=run_top_sellers,
-))
-register(Tool(
-    name="low_stock",
-    description="Products low on stock (at or below their reorder level) with reorder suggestions.",
-    parameters={"type": "object", "properties": {"category": CATEGORY_PARAMETER}},
-    permission="practice.view_product",
-    refusal="Sorry, you don't have permission to see stock levels.",
-    run=run_low_stock,
-))
-register(Tool(
-    name="product_lookup",
-    description="Find products in the catalogue by SKU, brand, model or description: price and stock on hand.",
-    parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-    permission="practice.view_product",
-    refusal="Sorry, you don't have permission to see the product catalogue.",
-    run=run_product_lookup,
-))
-register(Tool(
-    name="product_cost",
-    description="Cost prices and margins of products found by SKU, brand or description.",
-    parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-    permission="practice.view_product",
-    extra_permissions=(COST_PERMISSION,),
-    refusal="Sorry, you don't have permission to see cost prices.",
-    run=run_product_cost,
-))
-register(Tool(
-    name="patient_lookup",
-    description="Find a patient by name, date of birth or phone number.",
-    parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-    permission="practice.view_patient",
-    refusal="Sorry, you don't have permission to see patient records.",
-    run=run_patient_lookup,
-    touches_patient_data=True,
-))
-register(Tool(
-    name="latest_prescription",
-    description="A patient's latest spectacle prescription.",
-    parameters={"type": "object", "properties": {"patient": {"type": "string", "description": "The patient's name."}}, "required": ["patient"]},
-    permission="practice.view_patient",
-    extra_permissions=("practice.view_spectacleprescription",),
-    refusal="Sorry, you don't have permission to see prescriptions.",
-    run=run_latest_prescription,
-    touches_patient_data=True,
-))
-register(Tool(
-    name="recalls_due",
-    description="Patients due or overdue for an eye examination or contact lens aftercare recall.",
-    parameters={"type": "object", "properties": {
-        "kind": {"type": "string", "enum": ["eye_exam", "cl_aftercare"]},
-        "overdue_only": {"type": "boolean"},
-    }},
-    permission="practice.view_recall",
-    refusal="Sorry, you don't have permission to see recalls.",
-    run=run_recalls_due,
-    touches_patient_data=True,
-))
-register(Tool(
-    name="lab_jobs_ready",
-    description="Lab jobs (glasses back from the lab) ready for the patient to collect.",
-    parameters={"type": "object", "properties": {}},
-    permission="practice.view_labjob",
-    refusal="Sorry, you don't have permission to see lab jobs.",
-    run=run_lab_jobs_ready,
-    touches_patient_data=True,
-))
+register(
+    Tool(
+        name="sales_summary",
+        description="Sales totals: how many units were sold and the revenue taken in a period, optionally for a category, a lens type or one product.",
+        parameters={
+            "type": "object",
+            "properties": {
+                **PERIOD_PARAMETERS,
+                "category": CATEGORY_PARAMETER,
+                "lens_type": {"type": "string", "enum": LENS_TYPES, "description": "Spectacle lens type."},
+                "sku": {"type": "string", "description": "One product's SKU."},
+            },
+        },
+        permission="practice.view_reports",
+        refusal="Sorry, you don't have permission to see sales reports.",
+        run=run_sales_summary,
+    )
+)
+register(
+    Tool(
+        name="top_sellers",
+        description="The best-selling products in a period, ranked by units sold or by revenue.",
+        parameters={
+            "type": "object",
+            "properties": {
+                **PERIOD_PARAMETERS,
+                "category": CATEGORY_PARAMETER,
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50},
+                "by": {"type": "string", "enum": ["units", "revenue"]},
+            },
+        },
+        permission="practice.view_reports",
+        refusal="Sorry, you don't have permission to see sales reports.",
+        run=run_top_sellers,
+    )
+)
+register(
+    Tool(
+        name="low_stock",
+        description="Products low on stock (at or below their reorder level) with reorder suggestions.",
+        parameters={"type": "object", "properties": {"category": CATEGORY_PARAMETER}},
+        permission="practice.view_product",
+        refusal="Sorry, you don't have permission to see stock levels.",
+        run=run_low_stock,
+    )
+)
+register(
+    Tool(
+        name="product_lookup",
+        description="Find products in the catalogue by SKU, brand, model or description: price and stock on hand.",
+        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        permission="practice.view_product",
+        refusal="Sorry, you don't have permission to see the product catalogue.",
+        run=run_product_lookup,
+    )
+)
+register(
+    Tool(
+        name="product_cost",
+        description="Cost prices and margins of products found by SKU, brand or description.",
+        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        permission="practice.view_product",
+        extra_permissions=(COST_PERMISSION,),
+        refusal="Sorry, you don't have permission to see cost prices.",
+        run=run_product_cost,
+    )
+)
+register(
+    Tool(
+        name="patient_lookup",
+        description="Find a patient by name, date of birth or phone number.",
+        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        permission="practice.view_patient",
+        refusal="Sorry, you don't have permission to see patient records.",
+        run=run_patient_lookup,
+        touches_patient_data=True,
+    )
+)
+register(
+    Tool(
+        name="latest_prescription",
+        description="A patient's latest spectacle prescription.",
+        parameters={
+            "type": "object",
+            "properties": {"patient": {"type": "string", "description": "The patient's name."}},
+            "required": ["patient"],
+        },
+        permission="practice.view_patient",
+        extra_permissions=("practice.view_spectacleprescription",),
+        refusal="Sorry, you don't have permission to see prescriptions.",
+        run=run_latest_prescription,
+        touches_patient_data=True,
+    )
+)
+register(
+    Tool(
+        name="recalls_due",
+        description="Patients due or overdue for an eye examination or contact lens aftercare recall.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string", "enum": ["eye_exam", "cl_aftercare"]},
+                "overdue_only": {"type": "boolean"},
+            },
+        },
+        permission="practice.view_recall",
+        refusal="Sorry, you don't have permission to see recalls.",
+        run=run_recalls_due,
+        touches_patient_data=True,
+    )
+)
+register(
+    Tool(
+        name="lab_jobs_ready",
+        description="Lab jobs (glasses back from the lab) ready for the patient to collect.",
+        parameters={"type": "object", "properties": {}},
+        permission="practice.view_labjob",
+        refusal="Sorry, you don't have permission to see lab jobs.",
+        run=run_lab_jobs_ready,
+        touches_patient_data=True,
+    )
+)

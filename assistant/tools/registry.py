@@ -75,7 +75,10 @@ class Tool:
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI/Llama-style function description handed to models with native tool calling."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 TOOLS: dict[str, Tool] = {}

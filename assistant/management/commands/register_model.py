@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--lora-scale", type=float, default=1.0)
         parser.add_argument("--base", help="name of the version this one derives from")
         parser.add_argument("--backend", default="local", choices=["local", "external"])
-        parser.add_argument("--base-url", help="external backend: the server's OpenAI base URL, e.g. http://host:8080/v1")
+        parser.add_argument(
+            "--base-url", help="external backend: the server's OpenAI base URL, e.g. http://host:8080/v1"
+        )
         parser.add_argument("--n-ctx", type=int, default=2048)
         parser.add_argument("--n-gpu-layers", type=int, default=0)
         parser.add_argument("--n-threads", type=int)
@@ -43,12 +45,25 @@ class Command(BaseCommand):
                 raise CommandError(f"--base: no model version named {options['base']!r}")
         try:
             version = model_version_register(
-                name=name, path=path, role=options["role"], chat_format=options["chat_format"],
-                lora_path=options["lora_path"], lora_scale=options["lora_scale"], base=base,
-                backend=options["backend"], base_url=options["base_url"], n_ctx=options["n_ctx"],
-                n_gpu_layers=options["n_gpu_layers"], n_threads=options["n_threads"], activate=options["activate"],
+                name=name,
+                path=path,
+                role=options["role"],
+                chat_format=options["chat_format"],
+                lora_path=options["lora_path"],
+                lora_scale=options["lora_scale"],
+                base=base,
+                backend=options["backend"],
+                base_url=options["base_url"],
+                n_ctx=options["n_ctx"],
+                n_gpu_layers=options["n_gpu_layers"],
+                n_threads=options["n_threads"],
+                activate=options["activate"],
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from exc
-        detail = f"{version.size_bytes / 1e6:.1f} MB, sha256 {version.sha256[:12]}…" if version.sha256 else version.base_url
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            ) from exc
+        detail = (
+            f"{version.size_bytes / 1e6:.1f} MB, sha256 {version.sha256[:12]}…" if version.sha256 else version.base_url
+        )
         self.stdout.write(self.style.SUCCESS(f"Registered {version.name} ({detail}), status {version.status}"))

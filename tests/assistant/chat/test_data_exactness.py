@@ -15,11 +15,20 @@ def sales(db):
     from practice.models import Product
 
     staff = get_user_model().objects.create(username="till")
-    lens = Product.objects.create(category="spectacle_lens", sku="SL-PAL-1", brand="Varilux", model="Comfort",
-                                  lens_type="progressive", price=Decimal("250.00"), reorder_level=2)
+    lens = Product.objects.create(
+        category="spectacle_lens",
+        sku="SL-PAL-1",
+        brand="Varilux",
+        model="Comfort",
+        lens_type="progressive",
+        price=Decimal("250.00"),
+        reorder_level=2,
+    )
     frame = Product.objects.create(category="frame", sku="FR-1", brand="Ray-Ban", model="RB1", price=Decimal("120.00"))
     with connection.cursor() as cursor:
-        for n, (day, product, quantity) in enumerate([(date(2026, 4, 3), lens, 2), (date(2026, 4, 20), frame, 1), (date(2026, 3, 9), lens, 1)]):
+        for n, (day, product, quantity) in enumerate(
+            [(date(2026, 4, 3), lens, 2), (date(2026, 4, 20), frame, 1), (date(2026, 3, 9), lens, 1)]
+        ):
             when = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo("Europe/London"))
             cursor.execute(
                 "INSERT INTO practice_sale (reference, staff_id, status, created_at, completed_at, sale_date, subtotal, "
@@ -30,7 +39,15 @@ def sales(db):
             cursor.execute(
                 "INSERT INTO practice_saleline (sale_id, product_id, quantity, unit_price, discount, line_total, tax_rate, category, lens_type) "
                 "VALUES (%s, %s, %s, %s, 0, %s, 20, %s, %s)",
-                [sale_id, product.pk, quantity, product.price, product.price * quantity, product.category, product.lens_type],
+                [
+                    sale_id,
+                    product.pk,
+                    quantity,
+                    product.price,
+                    product.price * quantity,
+                    product.category,
+                    product.lens_type,
+                ],
             )
     from practice.services.summary import sales_summary_rebuild
 

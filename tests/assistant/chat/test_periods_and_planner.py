@@ -50,10 +50,18 @@ def test_categories_lens_types_skus_and_names_are_parsed():
 
 
 def test_native_tool_calls_are_parsed_from_llama_style_replies():
-    calls = parse_tool_calls('<|python_tag|>{"name": "sales_summary", "parameters": {"period": "last month", "lens_type": "progressive"}}<|eom_id|>')
-    assert [(c.name, c.arguments) for c in calls] == [("sales_summary", {"period": "last month", "lens_type": "progressive"})]
-    tagged = parse_tool_calls('<tool_call>{"name": "low_stock", "arguments": "{\\"category\\": \\"frame\\"}"}</tool_call>')
+    calls = parse_tool_calls(
+        '<|python_tag|>{"name": "sales_summary", "parameters": {"period": "last month", "lens_type": "progressive"}}<|eom_id|>'
+    )
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("sales_summary", {"period": "last month", "lens_type": "progressive"})
+    ]
+    tagged = parse_tool_calls(
+        '<tool_call>{"name": "low_stock", "arguments": "{\\"category\\": \\"frame\\"}"}</tool_call>'
+    )
     assert [(c.name, c.arguments) for c in tagged] == [("low_stock", {"category": "frame"})]
-    listed = parse_tool_calls('[{"type": "function", "function": {"name": "lab_jobs_ready", "parameters": {}}}, {"name": "nope", "parameters": {}}]')
+    listed = parse_tool_calls(
+        '[{"type": "function", "function": {"name": "lab_jobs_ready", "parameters": {}}}, {"name": "nope", "parameters": {}}]'
+    )
     assert [c.name for c in listed] == ["lab_jobs_ready"]
     assert parse_tool_calls("Progressive lenses have a corridor.") == []

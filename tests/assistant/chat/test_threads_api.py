@@ -27,12 +27,22 @@ def frames(db):
     from practice.models import Product
 
     low = Product.objects.create(
-        category="frame", sku="FR-RB-5154", brand="Ray-Ban", model="Clubmaster", price=Decimal("145.00"),
-        cost_price=Decimal("61.20"), reorder_level=3,
+        category="frame",
+        sku="FR-RB-5154",
+        brand="Ray-Ban",
+        model="Clubmaster",
+        price=Decimal("145.00"),
+        cost_price=Decimal("61.20"),
+        reorder_level=3,
     )
     Product.objects.create(
-        category="accessory", sku="AC-CLOTH-1", brand="OptiQ", model="Microfibre cloth", price=Decimal("4.00"),
-        cost_price=Decimal("0.40"), reorder_level=0,
+        category="accessory",
+        sku="AC-CLOTH-1",
+        brand="OptiQ",
+        model="Microfibre cloth",
+        price=Decimal("4.00"),
+        cost_price=Decimal("0.40"),
+        reorder_level=0,
     )
     return low
 
@@ -53,7 +63,7 @@ def test_a_manager_gets_low_stock_frames_with_the_tool_result_as_source(bearer_c
     assert body["tool_calls"] == [{"name": "low_stock", "arguments": {"category": "frame"}}]
     tool_source = body["sources"][0]
     assert tool_source["kind"] == "tool_result" and tool_source["snippet"] == body["content"]
-    assert {"kind": "product", "id": frames.pk} .items() <= body["sources"][1].items()
+    assert {"kind": "product", "id": frames.pk}.items() <= body["sources"][1].items()
 
 
 def test_reception_asking_for_cost_prices_gets_a_plain_refusal(bearer_client, frames):
@@ -126,7 +136,9 @@ def test_feedback_becomes_a_draft_training_example(bearer_client, frames):
     answer = ask(client, thread["id"], "Which frames are low on stock?").json()
     url = f"/api/v1/assistant/threads/{thread['id']}/messages/{answer['id']}/feedback/"
     assert client.post(url, {"rating": 5}, format="json").status_code == 400
-    response = client.post(url, {"rating": -1, "corrected_answer": "Only the Ray-Ban Clubmaster is low."}, format="json")
+    response = client.post(
+        url, {"rating": -1, "corrected_answer": "Only the Ray-Ban Clubmaster is low."}, format="json"
+    )
     assert response.status_code == 201
     feedback = AssistantFeedback.objects.get(pk=response.json()["id"])
     example = feedback_training_example_create(feedback=feedback, user=user)

@@ -58,8 +58,9 @@ def inference_worker(worker_process) -> Callable[..., subprocess.Popen[bytes]]: 
 
     def start(concurrency: int = 1, **kwargs) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
         before = len(streams.live_workers(streams.connection()))
-        process = worker_process(queues="inference", concurrency=concurrency,
-                                 extra_env={"OPTIQ_LLM_THREADS": "1"}, **kwargs)
+        process = worker_process(
+            queues="inference", concurrency=concurrency, extra_env={"OPTIQ_LLM_THREADS": "1"}, **kwargs
+        )
         deadline = time.monotonic() + 30
         while len(streams.live_workers(streams.connection())) < before + concurrency:
             assert time.monotonic() < deadline, "inference worker processes sent no heartbeat"
@@ -83,9 +84,23 @@ def live_api(transactional_db) -> Iterator[Callable[..., str]]:  # type: ignore[
             **(extra_env or {}),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "optiq_site.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "optiq_site.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         started.append(process)
         base = f"http://127.0.0.1:{port}"

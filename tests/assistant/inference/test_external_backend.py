@@ -20,10 +20,31 @@ def llama_cpp_server(default_gguf):  # type: ignore[no-untyped-def]
     port = free_port()
     # n_ubatch 1: llama.cpp's batched decode crashes on this CPU's extra buffers (see runtime.load_llama).
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf), "--model_alias", "gemma-remote",
-         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
-         "--n_batch", "1", "--n_ubatch", "1", "--verbose", "False"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_gguf),
+            "--model_alias",
+            "gemma-remote",
+            "--chat_format",
+            "gemma",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--n_batch",
+            "1",
+            "--n_ubatch",
+            "1",
+            "--verbose",
+            "False",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 60

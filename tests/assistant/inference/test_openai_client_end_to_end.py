@@ -46,8 +46,7 @@ def test_non_streaming_chat_and_completions_return_openai_objects_and_seed_makes
     completion = client.completions.create(model="optiq", prompt="Progressive lenses are", max_tokens=6)
     assert completion.object == "text_completion" and completion.choices[0].text
 
-    stopped = client.completions.create(model="optiq", prompt="1, 2, 3, 4,", max_tokens=12, temperature=0.0,
-                                        stop=["7"])
+    stopped = client.completions.create(model="optiq", prompt="1, 2, 3, 4,", max_tokens=12, temperature=0.0, stop=["7"])
     assert "7" not in stopped.choices[0].text
 
 
@@ -61,7 +60,9 @@ def test_embeddings_through_the_openai_client_are_384_unit_vectors(live):
 def test_the_seed_curl_request_without_a_model_uses_the_active_model(live, default_version, api_key):
     base, _ = live
     response = httpx.post(
-        f"{base}/v1/chat/completions", headers={"Authorization": f"Bearer {api_key}"}, timeout=60,
+        f"{base}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=60,
         json={"messages": PROMPT, "max_tokens": 10},
     )
     assert response.status_code == 200, response.text
@@ -73,10 +74,15 @@ def test_a_client_that_disconnects_mid_stream_frees_the_worker(live, api_key):
 
     base, client = live
     conn = streams.connection()
-    with httpx.Client(timeout=60) as http, http.stream(
-        "POST", f"{base}/v1/chat/completions", headers={"Authorization": f"Bearer {api_key}"},
-        json={"messages": PROMPT, "max_tokens": 2000, "stream": True, "temperature": 1.0},
-    ) as response:
+    with (
+        httpx.Client(timeout=60) as http,
+        http.stream(
+            "POST",
+            f"{base}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {api_key}"},
+            json={"messages": PROMPT, "max_tokens": 2000, "stream": True, "temperature": 1.0},
+        ) as response,
+    ):
         lines = response.iter_lines()
         for _ in range(4):
             next(lines)

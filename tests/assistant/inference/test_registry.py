@@ -76,8 +76,9 @@ def test_rollback_walks_back_through_activations_like_a_stack(default_version, d
         model_version_rollback()
 
 
-def test_registry_api_lists_for_staff_and_changes_only_with_the_permission(bearer_client, default_version,
-                                                                          default_gguf):
+def test_registry_api_lists_for_staff_and_changes_only_with_the_permission(
+    bearer_client, default_version, default_gguf
+):
     reader = bearer_client()
     listed = reader.get("/api/v1/models/")
     assert listed.status_code == 200 and listed.json()["results"][0]["name"] == default_version.name
@@ -107,3 +108,26 @@ def test_register_model_command_reads_the_gguf_and_reports_errors_by_field(defau
     assert active_model().name == "copy"
     with pytest.raises(CommandError, match=r"chat_format: .*no chat template"):
         call_command("register_model", str(copy), "--name", "copy2")
+
+
+def test_the_admin_add_form_shows_service_errors_on_their_fields_and_registers_once(default_version, default_gguf):
+    from django.test import Client
+
+    manager = UserFactory(is_staff=True)
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=["manage_model_versions", "view_modelversion", "add_modelversion"])
+    )
+    client = Client()
+    client.force_login(manager)
+    form = {"name": "tuned", "role": "chat", "backend": "local", "lora_scale": "1.0", "n_ctx": "2048"}
+    form.update({"n_gpu_layers": "0", "chat_format": "gemma", "base": default_version.pk})
+
+    refused = client.post("/admin/assistant/modelversion/add/", {**form, "path": "/nowhere/model.gguf"})
+    assert refused.status_code == 200
+    assert "no file" in " ".join(refused.context["adminform"].form.errors["path"])
+    assert not ModelVersion.objects.filter(name="tuned").exists()
+
+    added = client.post("/admin/assistant/modelversion/add/", {**form, "path": str(default_gguf)})
+    assert added.status_code == 302
+    created = ModelVersion.objects.get(name="tuned")
+    assert created.sha256 == expected_sha256() and created.created_by == manager and created.base == default_version

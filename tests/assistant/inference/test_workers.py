@@ -16,16 +16,18 @@ def _loaded_models() -> set[str]:
     return {v.decode() for v in streams.connection().hvals(streams.LOADED_KEY)}
 
 
-def test_activating_another_version_switches_answers_without_restarting_the_worker(inference_worker, default_version,
-                                                                                     default_gguf):
+def test_activating_another_version_switches_answers_without_restarting_the_worker(
+    inference_worker, default_version, default_gguf
+):
     worker = inference_worker()
     first = chat_complete(messages=PROMPT, max_tokens=4)
     assert first.model == default_version.name
     assert first.text and first.usage["completion_tokens"] >= 1
 
     # Same weights under other load parameters: a different version the worker must load.
-    tuned = model_version_register(name="gemma-ctx1024", path=default_gguf, chat_format="gemma", n_ctx=1024,
-                                   base=default_version)
+    tuned = model_version_register(
+        name="gemma-ctx1024", path=default_gguf, chat_format="gemma", n_ctx=1024, base=default_version
+    )
     model_version_activate(model_version=tuned)
     swapped = chat_complete(messages=PROMPT, max_tokens=4)
     assert swapped.model == "gemma-ctx1024"

@@ -1,7 +1,8 @@
 from assistant.knowledge.chunking import chunk_document, parse_front_matter
 from assistant.llm.embeddings import count_tokens
 
-ARTICLE = """---
+ARTICLE = (
+    """---
 title: Progressive lenses
 category: lens-types
 ---
@@ -11,12 +12,15 @@ Intro paragraph about varifocals.
 
 ## Corridor length
 
-""" + "\n\n".join(f"Paragraph {i} about the corridor and the fitting height of the lens design." for i in range(12)) + """
+"""
+    + "\n\n".join(f"Paragraph {i} about the corridor and the fitting height of the lens design." for i in range(12))
+    + """
 
 ## Adaptation
 
 Most wearers adapt within two weeks.
 """
+)
 
 
 def test_front_matter_gives_title_category_and_body():
@@ -32,7 +36,9 @@ def test_title_falls_back_to_first_heading_without_front_matter():
 
 def test_chunks_keep_their_heading_and_never_span_sections():
     parsed = parse_front_matter(ARTICLE)
-    chunks = chunk_document(parsed.body, title=parsed.title, count_tokens=count_tokens, max_tokens=60, overlap_tokens=20)
+    chunks = chunk_document(
+        parsed.body, title=parsed.title, count_tokens=count_tokens, max_tokens=60, overlap_tokens=20
+    )
     corridor = [c for c in chunks if c.heading == "Progressive lenses > Corridor length"]
     assert len(corridor) > 1
     assert all("Adaptation" not in c.text for c in corridor)
@@ -44,7 +50,9 @@ def test_chunks_keep_their_heading_and_never_span_sections():
 
 def test_consecutive_chunks_of_a_section_overlap():
     parsed = parse_front_matter(ARTICLE)
-    chunks = chunk_document(parsed.body, title=parsed.title, count_tokens=count_tokens, max_tokens=60, overlap_tokens=20)
+    chunks = chunk_document(
+        parsed.body, title=parsed.title, count_tokens=count_tokens, max_tokens=60, overlap_tokens=20
+    )
     corridor = [c for c in chunks if c.heading.endswith("Corridor length")]
     first_last_paragraph = corridor[0].text.split("\n\n")[-1]
     assert corridor[1].text.startswith(first_last_paragraph)
@@ -52,6 +60,8 @@ def test_consecutive_chunks_of_a_section_overlap():
 
 def test_an_overlong_paragraph_is_split_at_sentences():
     long_paragraph = " ".join(f"Sentence number {i} describes lens coatings in detail." for i in range(60))
-    chunks = chunk_document(long_paragraph, title="Coatings", count_tokens=count_tokens, max_tokens=80, overlap_tokens=0)
+    chunks = chunk_document(
+        long_paragraph, title="Coatings", count_tokens=count_tokens, max_tokens=80, overlap_tokens=0
+    )
     assert len(chunks) > 3
     assert all(c.token_count <= 80 for c in chunks)

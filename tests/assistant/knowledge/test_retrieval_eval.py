@@ -24,7 +24,9 @@ def test_reingesting_unchanged_corpus_skips_every_document(db):
     first = knowledge_document_ingest(content="# Lens tints\n\nTints reduce glare.", slug="tints", embed="now")
     again = knowledge_document_ingest(content="# Lens tints\n\nTints reduce glare.", slug="tints", embed="now")
     assert first.changed and not again.changed
-    changed = knowledge_document_ingest(content="# Lens tints\n\nTints reduce glare.\n\n## Category 4\n\nNot for driving.", slug="tints", embed="now")
+    changed = knowledge_document_ingest(
+        content="# Lens tints\n\nTints reduce glare.\n\n## Category 4\n\nNot for driving.", slug="tints", embed="now"
+    )
     assert changed.changed
     document = changed.document
     assert document.chunks.count() == document.chunks_total == 2
