@@ -15,8 +15,6 @@ this script's section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import tempfile
 import time
@@ -25,39 +23,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START_MARK = "<!-- practice_reports:start -->"
-END_MARK = "<!-- practice_reports:end -->"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import median_ms, setup_django, teardown_django, write_section
+
 # The indexes this work added for the reports; "before" runs without them.
 REPORT_INDEXES = ["salesday_day_covering", "sale_status_date", "recall_pending_due", "product_low_stock"]
-
-
-def setup_django(data_dir: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["OPTIQ_DATA_DIR"] = str(data_dir)  # before the settings are first imported
-    from optiq_site.embedded import postgres_start
-    from optiq_site.settings.base import database_to_url
-
-    os.environ["DATABASE_URL"] = database_to_url(
-        postgres_start(data_dir / "pgdata", temporary=True, name="optiq_bench")
-    )
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # never used here
-    os.environ["DJANGO_SETTINGS_MODULE"] = "optiq_site.settings.local"
-    os.environ["DJANGO_DEBUG"] = "0"
-    import django
-
-    django.setup()
-
-
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
-    fn()  # warm-up (plans, caches)
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def queries(today: date) -> list[tuple[str, Callable[[], Any], Callable[[], Any]]]:
@@ -212,17 +182,6 @@ def render(results: list[tuple[str, float, float]], facts: dict[str, Any], comma
     return "\n".join(out) + "\n"
 
 
-def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        text = head + block + rest.split(END_MARK, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help="scale sale lines (default 1,000,000)")
@@ -232,17 +191,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="optiq-bench-") as tmp:
         setup_django(Path(tmp))
         results, facts = measure(args.lines, args.runs)
-        from django.db import connections
-
-        connections.close_all()
-        from optiq_site.embedded import postgres_stop
-
-        postgres_stop(Path(tmp) / "pgdata")
+        teardown_django(Path(tmp))
     command = "python benchmarks/practice_reports.py" + (f" --lines {args.lines}" if args.lines != 1_000_000 else "")
     section = render(results, facts, command)
     print(section)
     if not args.no_write:
-        write_results(section)
+        write_section("practice_reports", section)
 
 
 if __name__ == "__main__":

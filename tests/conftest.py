@@ -64,6 +64,11 @@ def celery_worker(transactional_db) -> Iterator[object]:  # type: ignore[no-unty
         shutdown_timeout=30,
     ) as worker:
         yield worker
+    # A worker in a thread sends no worker_shutdown: stop the inference heartbeat it started here.
+    from assistant.llm import runtime
+
+    if runtime._heartbeat_started:
+        runtime.stop_heartbeat()
 
 
 @pytest.fixture

@@ -24,6 +24,9 @@ class Hyperparameters:
     eval_fraction: float = 0.1
     seed: int = 42
     load_in_4bit: bool = True  # QLoRA where CUDA and bitsandbytes are present; ignored elsewhere
+    # bf16 autocast for the forward pass where bf16 is native (CUDA, CPUs with AVX512-BF16/AMX);
+    # the LoRA weights and optimizer stay fp32. Evaluation always runs in fp32.
+    bf16_mixed_precision: bool = True
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
     max_steps: int = 0  # 0: run all epochs

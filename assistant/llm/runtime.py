@@ -43,6 +43,8 @@ _lock = threading.Lock()
 _loaded: LoadedModel | None = None
 _worker_id = ""
 _heartbeat_started = False
+_heartbeat_stop = threading.Event()
+_heartbeat_thread: threading.Thread | None = None
 
 
 def worker_id() -> str:
@@ -255,7 +257,7 @@ def _heartbeat_loop() -> None:
     from assistant.registry.selectors import active_model
 
     conn = streams.connection()
-    while True:
+    while not _heartbeat_stop.is_set():
         try:
             streams.worker_heartbeat(conn, worker_id())
             close_old_connections()
@@ -272,19 +274,27 @@ def _heartbeat_loop() -> None:
                 conn.hset(streams.LOADED_KEY, worker_id(), current.name)
         except Exception:
             logger.warning("inference heartbeat failed", exc_info=True)
-        time.sleep(streams.HEARTBEAT_SECONDS)
+        _heartbeat_stop.wait(streams.HEARTBEAT_SECONDS)
 
 
 def ensure_heartbeat() -> None:
     """Start this process's heartbeat thread once (idempotent, safe after fork)."""
-    global _heartbeat_started
+    global _heartbeat_started, _heartbeat_thread
     if _heartbeat_started:
         return
     _heartbeat_started = True
-    threading.Thread(target=_heartbeat_loop, name="optiq-inference-heartbeat", daemon=True).start()
+    _heartbeat_stop.clear()
+    _heartbeat_thread = threading.Thread(target=_heartbeat_loop, name="optiq-inference-heartbeat", daemon=True)
+    _heartbeat_thread.start()
 
 
 def stop_heartbeat() -> None:
+    """Stop the heartbeat thread and deregister this worker (its shutdown, or a test's worker)."""
+    global _heartbeat_started
+    _heartbeat_stop.set()
+    _heartbeat_started = False
+    if _heartbeat_thread is not None and _heartbeat_thread is not threading.current_thread():
+        _heartbeat_thread.join(timeout=5)  # so that a beat in flight cannot re-register the worker
     try:
         streams.worker_gone(streams.connection(), worker_id())
     except Exception:

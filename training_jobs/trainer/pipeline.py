@@ -166,6 +166,9 @@ def run_job(job: TrainingJob, worker: str) -> dict[str, Any]:
         output_dir=output_dir,
         reporter=reporter,
     )
+    if trainer.bf16:
+        mode += "+bf16-autocast"
+        reporter.log("forward passes under bf16 autocast (LoRA weights and evaluation in fp32)")
     checkpoint = latest_checkpoint(output_dir)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
