@@ -38,7 +38,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Fine-tunes the default Gemma 3 270M on the shipped examples on this CPU (about 10 minutes).
+# Fine-tunes the default Gemma 3 270M on the shipped examples on this CPU (about 5 minutes on 2 cores).
 demo-train: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py demo_train

