@@ -2,9 +2,11 @@
 
 Data questions: the answer's figure sentences are composed from the tool results alone and
 quoted verbatim (a small base model cannot be trusted with numbers); the tool results are
-the sources. Knowledge questions: retrieved chunks go into the prompt, the model answers, and
-the article is cited under the answer. Patient identifiers are never logged: log lines carry
-message ids only.
+the sources. Knowledge questions: the best passage is quoted and its article cited; a model
+that follows instructions (a chat template, a fine-tuned adapter, an external instruct server)
+first answers in its own words from the retrieved chunks. A base model is only quoted: the
+default 270M base model's free text is often wrong. Patient identifiers are never logged: log
+lines carry message ids only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from assistant.chat.grounding import SentenceGate
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 from assistant.models import AssistantMessage, AssistantThread
 from assistant.tools import practice_tools  # noqa: F401  (registers the tools)
@@ -28,6 +31,8 @@ from assistant.tools.registry import TOOLS, ToolContext, ToolError, ToolPermissi
 logger = logging.getLogger(__name__)
 KNOWLEDGE_MIN_SCORE = 0.3
 KNOWLEDGE_CHUNKS = 4
+# A small model imitates the numbered reference layout or starts another question: stop there.
+KNOWLEDGE_STOP = ["\n[", "\nQuestion:", "Reference text:"]
 SYSTEM_PROMPT = (
     "You are OptiQ, the assistant of an optical practice. Answer the question in two or three "
     "sentences using only the reference text. If the reference text does not answer it, say so."
@@ -74,6 +79,14 @@ def supports_native_tools(version: Any) -> bool:
         return False
     label = f"{getattr(version, 'chat_format', '')} {getattr(version, 'name', '')}".lower()
     return any(family in label for family in ("llama-3.1", "llama-3.2", "llama-3.3", "llama3.1", "llama-3"))
+
+
+def answers_in_own_words(version: Any) -> bool:
+    """Whether the model's own answer is worth showing: it follows instructions (its GGUF has a
+    chat template, it was fine-tuned from a base, or it is an external instruct server)."""
+    if version is None:
+        return False
+    return bool(version.backend == "external" or version.has_chat_template or version.lora_path or version.base_id)
 
 
 def _plan_native(question: str, *, user: Any, today: date, version: Any) -> Plan:
@@ -167,7 +180,8 @@ def _knowledge_answer(
         yield AnswerEvent("token", draft.text)
         return
     generated = ""
-    if use_llm and version is not None:
+    if use_llm and answers_in_own_words(version):
+        gate = SentenceGate("\n".join(f"{c.title}\n{c.heading}\n{c.text}" for c in chunks))
         try:
             from assistant.llm.client import chat_stream
 
@@ -177,21 +191,34 @@ def _knowledge_answer(
                 model=getattr(version, "name", None),
                 max_tokens=max_tokens,
                 temperature=0.2,
+                stop=KNOWLEDGE_STOP,
             )
-            for delta in stream:
-                if delta.text:
-                    generated += delta.text
-                    yield AnswerEvent("token", delta.text)
-                if delta.usage:
-                    draft.usage = dict(delta.usage)
+            try:
+                for delta in stream:
+                    if delta.usage:
+                        draft.usage = dict(delta.usage)
+                    for sentence in gate.feed(delta.text or ""):
+                        piece = (" " if generated else "") + sentence
+                        generated += piece
+                        yield AnswerEvent("token", piece)
+                    if gate.full:
+                        break  # enough said: closing the stream stops the generation
+                else:
+                    for sentence in gate.close():
+                        piece = (" " if generated else "") + sentence
+                        generated += piece
+                        yield AnswerEvent("token", piece)
+            finally:
+                stream.close()
             draft.usage["seconds"] = round(time.perf_counter() - started, 3)
+            draft.usage["sentences_dropped"] = gate.dropped
             draft.model_name = getattr(version, "name", "") or ""
         except Exception as exc:  # the extract below still answers
             logger.warning("assistant: generation failed (%s); answering with the extract", type(exc).__name__)
             draft.usage["generation_error"] = type(exc).__name__
     # The best passage is quoted under the generated text, with the article cited: the answer
     # is grounded even when the model says little or nothing.
-    extract = f"From “{chunks[0].title}”: {chunks[0].snippet(400)}"
+    extract = f"From “{chunks[0].title}”: {chunks[0].passage()}"
     tail = ("\n\n" if generated.strip() else "") + extract + "\n\n" + citation_text(chunks)
     yield AnswerEvent("token", tail)
     draft.text = generated.strip() + tail if generated.strip() else tail

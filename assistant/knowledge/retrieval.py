@@ -35,6 +35,15 @@ class RetrievedChunk:
         text = " ".join(self.text.split())
         return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
 
+    def passage(self, length: int = 600) -> str:
+        """The chunk's text up to `length` characters, cut after a whole sentence where one ends."""
+        text = " ".join(self.text.split())
+        if len(text) <= length:
+            return text
+        head = text[:length]
+        end = max(head.rfind(". "), head.rfind("? "), head.rfind("! "))
+        return head[: end + 1] if end > length // 3 else self.snippet(length)
+
 
 def _or_query(question: str) -> str:
     """A to_tsquery string that matches any of the question's words (plainto_tsquery would need all)."""

@@ -245,8 +245,9 @@ def chat_stream(
     top_p: float = 0.95,
     stop: list[str] | None = None,
     seed: int | None = None,
-) -> Iterator[ChatDelta]:
-    """Stream a chat answer: ChatDelta per piece of text, then a last one with finish_reason and usage."""
+) -> _DeltaStream:
+    """Stream a chat answer: ChatDelta per piece of text, then a last one with finish_reason and usage.
+    Closing the stream early stops the generation."""
     return stream(
         "chat",
         model=model,

@@ -96,6 +96,32 @@ def test_a_knowledge_question_cites_the_article(bearer_client, db):
     assert 0 < body["sources"][0]["score"] <= 1
 
 
+def test_a_base_model_is_quoted_not_paraphrased(bearer_client, db):
+    from assistant.registry.services import default_model_register
+
+    default_model_register()  # the 270M base model, active; no inference worker is needed to quote
+    knowledge_document_ingest(content=ARTICLE, slug="1-67-vs-1-74-index-lenses", embed="now")
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    body = ask(client, thread["id"], "Is a 1.74 lens thinner than a 1.67 lens?").json()
+    assert body["content"].startswith("From “Comparing 1.67 and 1.74 index lenses”: ")
+    assert "so it is a little thinner." in body["content"]
+    message = AssistantMessage.objects.get(pk=body["id"])
+    assert message.model_name == "" and "generation_error" not in message.usage
+
+
+def test_instruction_following_models_answer_in_their_own_words():
+    from assistant.chat.service import answers_in_own_words
+    from assistant.models import ModelVersion
+
+    base = ModelVersion(pk=1, name="base", chat_format="gemma", has_chat_template=False)
+    assert not answers_in_own_words(base) and not answers_in_own_words(None)
+    assert answers_in_own_words(ModelVersion(name="tuned", chat_format="gemma", lora_path="/m/adapter.gguf"))
+    assert answers_in_own_words(ModelVersion(name="merged", chat_format="gemma", base=base))
+    assert answers_in_own_words(ModelVersion(name="llama", has_chat_template=True))
+    assert answers_in_own_words(ModelVersion(name="server", backend="external", base_url="http://gpu:8080/v1"))
+
+
 def test_the_answer_streams_as_server_sent_events(bearer_client, frames):
     client = bearer_client(staff("manager"))
     thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()

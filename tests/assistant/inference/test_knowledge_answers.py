@@ -1,0 +1,51 @@
+"""Knowledge answers from a model through a real inference worker: the model's sentences pass the
+grounding gate, the verbatim passage and citations follow, and the worker is free afterwards."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.contrib.auth.models import Group
+
+from assistant.chat.service import answer_question
+from assistant.knowledge.services import knowledge_document_ingest
+from assistant.llm import streams
+from assistant.models import AssistantThread
+from assistant.registry.services import model_version_register
+from tests.factories import UserFactory
+
+ARTICLE = (
+    "---\ntitle: Anti-reflective coatings\ncategory: coatings-tints\n---\n# Anti-reflective coatings\n\n"
+    "An anti-reflective coating is a stack of thin layers on the lens surface. It reduces the light reflected "
+    "by the lens, so more light passes through to the eye and fewer distracting reflections are seen. "
+    "A plain lens reflects about 8% of the light; a good coating reduces this to under 1%."
+)
+
+
+def test_a_model_answers_in_supported_sentences_then_the_passage_is_quoted(
+    inference_worker, default_version, default_gguf
+):
+    # A version derived from the base (as a fine-tuned one is) answers in its own words.
+    tuned = model_version_register(
+        name="gemma-derived", path=default_gguf, chat_format="gemma", base=default_version, activate=True
+    )
+    knowledge_document_ingest(content=ARTICLE, slug="anti-reflective-coatings", embed="now")
+    inference_worker()
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="manager"))
+    thread = AssistantThread.objects.create(user=user)
+
+    message = answer_question(thread=thread, user=user, question="What does an anti-reflective coating do?")
+
+    assert message.model_name == tuned.name and "sentences_dropped" in message.usage
+    own_words, quote = message.content.split("From “Anti-reflective coatings”: ", 1)
+    assert quote.startswith("An anti-reflective coating is a stack of thin layers")
+    assert quote.rstrip().endswith("Sources: [1] Anti-reflective coatings")
+    source_numbers = set(re.findall(r"\d+(?:\.\d+)?", ARTICLE))
+    assert set(re.findall(r"\d+(?:\.\d+)?", own_words)) <= source_numbers
+    assert len(re.findall(r"[.!?](?:\s|$)", own_words)) <= 3
+    deadline = time.monotonic() + 10
+    while streams.connection().hlen(streams.BUSY_KEY):
+        assert time.monotonic() < deadline, "the worker is still generating for a closed stream"
+        time.sleep(0.1)
