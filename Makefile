@@ -6,7 +6,7 @@ REQS := requirements/base.txt requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test test-slow lint format bench demo-train stop clean
+.PHONY: install run test lint format bench demo-train stop clean
 
 install: $(STAMP)
 
@@ -25,9 +25,6 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
-
-test-slow: install
-	$(BIN)/python -m pytest -m slow
 
 lint: install
 	$(BIN)/ruff check .
