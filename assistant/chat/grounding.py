@@ -17,6 +17,7 @@ that follow every knowledge answer remain the reference.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 # A sentence ends at . ! or ? followed by a space; a point inside a number ("1.67") does not end one.
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+?[.!?]+(?=\s|$)")
@@ -187,6 +188,14 @@ class SentenceGate:
             else:
                 self.dropped += 1
         return passed
+
+    def sentences(self, texts: Iterable[str]) -> Iterator[str]:
+        """The supported sentences of a stream of text, stopping once the answer is full."""
+        for text in texts:
+            yield from self.feed(text)
+            if self.full:
+                return
+        yield from self.close()
 
     def close(self) -> list[str]:
         """At the end of the stream: a last sentence that ended with its punctuation still counts."""

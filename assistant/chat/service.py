@@ -193,23 +193,20 @@ def _knowledge_answer(
                 temperature=0.2,
                 stop=KNOWLEDGE_STOP,
             )
-            try:
+
+            def texts() -> Iterator[str]:
                 for delta in stream:
                     if delta.usage:
                         draft.usage = dict(delta.usage)
-                    for sentence in gate.feed(delta.text or ""):
-                        piece = (" " if generated else "") + sentence
-                        generated += piece
-                        yield AnswerEvent("token", piece)
-                    if gate.full:
-                        break  # enough said: closing the stream stops the generation
-                else:
-                    for sentence in gate.close():
-                        piece = (" " if generated else "") + sentence
-                        generated += piece
-                        yield AnswerEvent("token", piece)
+                    yield delta.text
+
+            try:
+                for sentence in gate.sentences(texts()):
+                    piece = (" " if generated else "") + sentence
+                    generated += piece
+                    yield AnswerEvent("token", piece)
             finally:
-                stream.close()
+                stream.close()  # early, once enough is said: that stops the generation
             draft.usage["seconds"] = round(time.perf_counter() - started, 3)
             draft.usage["sentences_dropped"] = gate.dropped
             draft.model_name = getattr(version, "name", "") or ""
