@@ -26,116 +26,12 @@ WORD = re.compile(r"[a-z]+")
 MIN_SUPPORT = 0.75
 MAX_SENTENCES = 3
 STOPWORDS = frozenset(
-    [
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "also",
-        "and",
-        "any",
-        "are",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "can",
-        "cannot",
-        "could",
-        "did",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "into",
-        "its",
-        "itself",
-        "just",
-        "let",
-        "may",
-        "might",
-        "more",
-        "most",
-        "much",
-        "not",
-        "now",
-        "off",
-        "once",
-        "only",
-        "other",
-        "ought",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "too",
-        "under",
-        "until",
-        "usually",
-        "very",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "often",
-        "still",
-        "like",
-        "one",
-        "get",
-        "got",
-    ]
+    """about above after again against also and any are because been before being below between both
+    but can cannot could did does doing down during each few for from further had has have having
+    her here hers him his how into its itself just let may might more most much not now off once
+    only other ought our ours out over own same she should some such than that the their theirs them
+    then there these they this those through too under until usually very was were what when where
+    which while who whom why will with would you your yours yourself often still like one get got""".split()  # noqa: SIM905 - a word list reads best as words
 )
 
 
@@ -160,13 +56,13 @@ class SentenceGate:
         return len(self.accepted) >= self.max_sentences
 
     def supported(self, sentence: str) -> bool:
-        key = " ".join(content_words(sentence))
+        words = content_words(sentence)
+        key = " ".join(words)
         if key in self._seen:
             return False
         self._seen.add(key)
         if any(number not in self.numbers for number in NUMBER.findall(sentence)):
             return False
-        words = content_words(sentence)
         if not words:
             return False
         return sum(w[:5] in self.stems for w in words) / len(words) >= MIN_SUPPORT

@@ -166,3 +166,14 @@ def test_the_train_command_runs_the_seeds_command_line_on_a_jsonl_file(tiny_gguf
     assert (tmp_path / "out" / "adapter.gguf").is_file() and (
         tmp_path / "out" / "adapter" / "adapter_config.json"
     ).is_file()
+
+
+def test_resume_skips_a_checkpoint_left_half_written_by_a_killed_worker(tmp_path):
+    from training_jobs.trainer.loop import latest_checkpoint
+
+    checkpoints = tmp_path / "checkpoints"
+    for name in ("step-4", "step-10", "step-12.partial"):
+        (checkpoints / name).mkdir(parents=True)
+        (checkpoints / name / "state.pt").write_bytes(b"x")
+    (checkpoints / "step-11").mkdir()  # a directory without its state is not a checkpoint either
+    assert latest_checkpoint(tmp_path) == checkpoints / "step-10"

@@ -134,7 +134,11 @@ def _lr_lambda(warmup: int, total: int) -> Any:
 
 
 def latest_checkpoint(output_dir: Path) -> Path | None:
-    checkpoints = sorted((output_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+    """The newest complete checkpoint. A worker killed while saving leaves `step-N.partial`: skipped."""
+    checkpoints = sorted(
+        (p for p in (output_dir / "checkpoints").glob("step-*") if p.name.removeprefix("step-").isdigit()),
+        key=lambda p: int(p.name.removeprefix("step-")),
+    )
     for candidate in reversed(checkpoints):
         if (candidate / "state.pt").is_file():
             return candidate
