@@ -197,7 +197,7 @@ def main() -> None:
         "OPTIQ_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
         "OPTIQ_INFERENCE_QUEUE_TIMEOUT": "300",
     }
-    from tests.assistant.inference.conftest import free_port
+    from tests.conftest import free_port
 
     port = free_port()
     web = subprocess.Popen(

@@ -111,7 +111,7 @@ def test_a_base_model_is_quoted_not_paraphrased(bearer_client, db):
 
 
 def test_instruction_following_models_answer_in_their_own_words():
-    from assistant.chat.service import answers_in_own_words
+    from assistant.chat.knowledge_answers import answers_in_own_words
     from assistant.models import ModelVersion
 
     base = ModelVersion(pk=1, name="base", chat_format="gemma", has_chat_template=False)

@@ -12,7 +12,7 @@ import pytest
 from assistant.llm.client import chat_complete, chat_stream
 from assistant.llm.errors import BackendError
 from assistant.registry.services import model_version_register
-from tests.assistant.inference.conftest import free_port
+from tests.conftest import free_port
 
 
 @pytest.fixture
