@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from practice.models import Coating, Product, StockMovement
-from practice.roles import RECEIVE_STOCK, VIEW_COST_PRICE
+from practice.roles import RECEIVE_STOCK
+from practice.selectors import cost_visibility
 from practice.services import stock_receive
 from practice.services.catalogue import PRODUCT_FIELDS
 
@@ -133,16 +134,13 @@ class ProductAdmin(admin.ModelAdmin):
 
     # Cost prices are for managers (practice.view_cost_price) only: in lists, forms and exports.
     def get_list_display(self, request: HttpRequest) -> Any:
-        columns = list(super().get_list_display(request))
-        return columns if request.user.has_perm(VIEW_COST_PRICE) else [c for c in columns if c != "cost_price"]
+        return cost_visibility(user=request.user).fields(super().get_list_display(request))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm(VIEW_COST_PRICE):
-            return fieldsets
+        visibility = cost_visibility(user=request.user)
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "cost_price"]})
-            for name, options in fieldsets
+            (name, {**options, "fields": visibility.fields(options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
         ]
 
     def get_sortable_by(self, request: HttpRequest) -> Any:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -75,7 +76,7 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # lab jobs are opened by completing a sale with spectacle lenses
 
-    def _step(self, request: HttpRequest, queryset: QuerySet[LabJob], move: Any, verb: str) -> None:
+    def _step(self, request: HttpRequest, queryset: QuerySet[LabJob], move: Callable[..., LabJob], verb: str) -> None:
         done = 0
         for job in queryset.order_by("pk"):
             try:
@@ -89,22 +90,12 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
 
     @admin.action(description="Advance to the next step (ordered → at lab → ready → collected)", permissions=["change"])
     def advance(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(request, queryset, lambda job: lab_job_advance(job=job, user=request.user), "advanced")
+        self._step(request, queryset, lab_job_advance, "advanced")
 
     @admin.action(description="Send back for a remake", permissions=["change"])
     def mark_remake(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(
-            request,
-            queryset,
-            lambda job: lab_job_transition(job=job, status=LabJobStatus.REMAKE, user=request.user),
-            "sent for remake",
-        )
+        self._step(request, queryset, partial(lab_job_transition, status=LabJobStatus.REMAKE), "sent for remake")
 
     @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(
-            request,
-            queryset,
-            lambda job: lab_job_transition(job=job, status=LabJobStatus.CANCELLED, user=request.user),
-            "cancelled",
-        )
+        self._step(request, queryset, partial(lab_job_transition, status=LabJobStatus.CANCELLED), "cancelled")

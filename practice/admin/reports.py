@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from practice import selectors
 from practice.models import SalesDaySummary
-from practice.roles import VIEW_COST_PRICE, VIEW_REPORTS
+from practice.roles import VIEW_REPORTS
 
 
 @admin.register(SalesDaySummary)
@@ -40,10 +40,7 @@ class SalesReportAdmin(admin.ModelAdmin):
         today = timezone.localdate()
         start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
         last_30 = today - timedelta(days=29)
-        low = selectors.low_stock_products()
-        if not request.user.has_perm(VIEW_COST_PRICE):
-            for row in low:
-                row.pop("cost_price", None)
+        low = selectors.cost_visibility(user=request.user).rows(selectors.low_stock_products())
         context = {
             **self.admin_site.each_context(request),
             "title": "Sales reports",

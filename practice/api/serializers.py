@@ -28,7 +28,7 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
-from practice.roles import VIEW_COST_PRICE
+from practice.selectors import cost_visibility
 
 QUANTITY_ERRORS: dict[str, Any] = {
     "min_value": "Quantity must be at least 1.",
@@ -172,9 +172,9 @@ class ProductSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
         request = self.context.get("request")
-        if request is not None and not request.user.has_perm(VIEW_COST_PRICE):
-            fields.pop("cost_price", None)
-        return fields
+        if request is None:
+            return fields
+        return {name: fields[name] for name in cost_visibility(user=request.user).fields(fields)}
 
 
 class StockMovementSerializer(serializers.ModelSerializer):

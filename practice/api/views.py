@@ -31,7 +31,7 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
-from practice.roles import RECEIVE_STOCK, VIEW_AUDIT_EVENT, VIEW_COST_PRICE, VIEW_REPORTS
+from practice.roles import RECEIVE_STOCK, VIEW_AUDIT_EVENT, VIEW_REPORTS
 
 from . import filters, serializers
 from .permissions import RolePermission, has_perms
@@ -198,9 +198,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             rows = selectors.low_stock_products(category=request.query_params.get("category") or None)
         except ValueError as exc:
             raise ValidationError({"category": [str(exc)]}) from exc
-        if not request.user.has_perm(VIEW_COST_PRICE):
-            for row in rows:
-                row.pop("cost_price", None)
+        rows = selectors.cost_visibility(user=request.user).rows(rows)
         return Response(serializers.LowStockSerializer(rows, many=True).data)
 
 
@@ -352,9 +350,9 @@ class LabJobViewSet(PatientAuditViewSetMixin, viewsets.ReadOnlyModelViewSet):
         target = incoming.validated_data.get("status")
         note = incoming.validated_data.get("note", "")
         if target:
-            job = services.lab_job_transition(job=job, status=target, user=request.user, note=note)
+            job = services.lab_job_transition(job=job, status=target, note=note)
         else:
-            job = services.lab_job_advance(job=job, user=request.user, note=note)
+            job = services.lab_job_advance(job=job, note=note)
         self.audit("change", job, status=job.status)
         return Response(self.get_serializer(job).data)
 

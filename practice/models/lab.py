@@ -8,7 +8,7 @@ from .patients import Patient
 from .prescriptions import SpectaclePrescription
 from .sales import Sale, SaleLine
 
-__all__ = ["LAB_JOB_TIMESTAMPS", "LAB_JOB_TRANSITIONS", "LabJob"]
+__all__ = ["LAB_JOB_TIMESTAMPS", "LAB_JOB_TRANSITIONS", "LabJob", "lab_job_reference"]
 
 S = LabJobStatus
 # Which status may follow which. The main path is ordered -> at lab -> ready -> collected.
@@ -28,6 +28,12 @@ LAB_JOB_TIMESTAMPS: dict[str, str] = {
     S.CANCELLED: "cancelled_at",
     S.REMAKE: "remake_at",
 }
+
+
+def lab_job_reference(*, sale_reference: str, number: int) -> str:
+    """The ``number``-th lab job of a sale is named after the sale, so the lab's docket and the
+    till receipt can be matched by eye: sale S-260301-7F3A2C -> LJ-260301-7F3A2C-1."""
+    return f"LJ-{sale_reference.removeprefix('S-')}-{number}"
 
 
 class LabJob(models.Model):

@@ -6,7 +6,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +27,9 @@ from practice.models import (
     SaleLine,
     SaleStatus,
     SpectaclePrescription,
+    lab_job_reference,
+    sale_line_total,
+    sale_totals,
 )
 
 from .lab import lab_job_transition
@@ -80,21 +83,8 @@ def _sync(caller: Sale, fresh: Sale) -> Sale:
 
 
 def _refresh_totals(sale: Sale) -> None:
-    lines = list(sale.lines.all())
-    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
-    discount = sum((line.discount for line in lines), ZERO)
-    tax = sum(
-        ((line.line_total * line.tax_rate / (100 + line.tax_rate)).quantize(PENNY, ROUND_HALF_UP) for line in lines),
-        ZERO,
-    )
-    paid = sale.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    sale.subtotal, sale.discount_total, sale.total, sale.tax_total, sale.amount_paid = (
-        subtotal,
-        discount,
-        subtotal - discount,
-        tax,
-        paid,
-    )
+    sale_totals(sale.lines.all()).apply(sale)
+    sale.amount_paid = sale.payments.aggregate(total=Sum("amount"))["total"] or ZERO
     sale.save(update_fields=["subtotal", "discount_total", "total", "tax_total", "amount_paid"])
 
 
@@ -155,7 +145,7 @@ def _add_line(
         quantity=quantity,
         unit_price=price,
         discount=off,
-        line_total=price * quantity - off,
+        line_total=sale_line_total(unit_price=price, quantity=quantity, discount=off),
         tax_rate=item.tax_rate,
         category=item.category,
         lens_type=item.lens_type,
@@ -317,7 +307,7 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
         frame_line = frame_lines[index] if index < len(frame_lines) else None
         assert sale.patient is not None and prescription is not None  # checked above
         LabJob.objects.create(
-            reference=f"LJ-{sale.reference.removeprefix('S-')}-{index + 1}",
+            reference=lab_job_reference(sale_reference=sale.reference, number=index + 1),
             sale=sale,
             patient=sale.patient,
             prescription=prescription,
