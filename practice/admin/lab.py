@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import partial
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -52,22 +53,8 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
         ("collected_at", "cancelled_at", "remake_at", "remake_count"),
         "notes",
     ]
-    readonly_fields = [
-        "reference",
-        "status",
-        "sale",
-        "patient",
-        "prescription_rendered",
-        "frame",
-        "lens",
-        "ordered_at",
-        "sent_at",
-        "ready_at",
-        "collected_at",
-        "cancelled_at",
-        "remake_at",
-        "remake_count",
-    ]
+    # Staff type in only the lab's name and notes; the status and its times move by the actions.
+    readonly_fields = [name for name in flatten(fields) if name not in ("lab_name", "notes")]
 
     @admin.display(description="prescription")
     def prescription_rendered(self, obj: LabJob) -> str:

@@ -12,9 +12,11 @@ from practice import selectors
 from practice.models import SalesDaySummary
 from practice.roles import VIEW_REPORTS
 
+from .common import ReadOnlyMixin
+
 
 @admin.register(SalesDaySummary)
-class SalesReportAdmin(admin.ModelAdmin):
+class SalesReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Shown as "Sales reports": the figures the assistant quotes, for managers."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -22,15 +24,6 @@ class SalesReportAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(VIEW_REPORTS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_permission(request):

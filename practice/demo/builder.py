@@ -42,7 +42,7 @@ from practice.models import (
     SaleStatus,
     SpectaclePrescription,
     StockMovement,
-    lab_job_reference,
+    lab_job_for_pair,
     sale_line_total,
     sale_totals,
 )
@@ -667,19 +667,16 @@ def build_lab_jobs(rng: random.Random, sales: list[DemoSale], now: datetime) -> 
         lens_line = next(line for line in demo_sale.lines if line.category == Category.SPECTACLE_LENS)
         frame_line = next((line for line in demo_sale.lines if line.category == Category.FRAME), None)
         ordered = _when(sale.completed_at)
-        job = LabJob(
-            reference=lab_job_reference(sale_reference=sale.reference, number=1),
+        assert sale.prescription is not None  # spectacle sales are made to one
+        job = lab_job_for_pair(
             sale=sale,
-            patient=sale.patient,
+            number=1,
             prescription=sale.prescription,
             lens_line=lens_line,
-            lens=lens_line.product,
             frame_line=frame_line,
-            frame=frame_line.product if frame_line else None,
-            status=LabJobStatus.ORDERED,
             ordered_at=ordered,
-            lab_name=rng.choice(["Central Optical Lab", "Central Optical Lab", "Essilor Rx Lab", "Zeiss Rx Lab"]),
         )
+        job.lab_name = rng.choice(["Central Optical Lab", "Central Optical Lab", "Essilor Rx Lab", "Zeiss Rx Lab"])
         sent = ordered + timedelta(hours=rng.randint(3, 30))
         ready = sent + timedelta(days=rng.randint(4, 9))
         collected = ready + timedelta(days=rng.randint(1, 10))

@@ -8,7 +8,8 @@ from practice.models import Product
 
 from .records import record_save
 
-PRODUCT_FIELDS = {
+# The catalogue fields staff write, in the order the API shows them; stock is the ledger's.
+PRODUCT_FIELDS = (
     "category",
     "sku",
     "brand",
@@ -28,7 +29,7 @@ PRODUCT_FIELDS = {
     "tax_rate",
     "reorder_level",
     "is_active",
-}
+)
 
 
 @transaction.atomic

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from practice.models import (
     Category,
-    LabJob,
     LabJobStatus,
     MovementKind,
     Patient,
@@ -27,7 +26,7 @@ from practice.models import (
     SaleLine,
     SaleStatus,
     SpectaclePrescription,
-    lab_job_reference,
+    lab_job_for_pair,
     sale_line_total,
     sale_totals,
 )
@@ -306,18 +305,14 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
     for index, lens_line in enumerate(lens_lines):
         frame_line = frame_lines[index] if index < len(frame_lines) else None
         assert sale.patient is not None and prescription is not None  # checked above
-        LabJob.objects.create(
-            reference=lab_job_reference(sale_reference=sale.reference, number=index + 1),
+        lab_job_for_pair(
             sale=sale,
-            patient=sale.patient,
+            number=index + 1,
             prescription=prescription,
             lens_line=lens_line,
-            lens=lens_line.product,
             frame_line=frame_line,
-            frame=frame_line.product if frame_line else None,
-            status=LabJobStatus.ORDERED,
             ordered_at=now,
-        )
+        ).save(force_insert=True)
     return _sync(caller, sale)
 
 
