@@ -177,9 +177,8 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Input that names a product by its id or by its SKU; either way ``product`` comes out.
 class _ProductOrSkuSerializer(serializers.Serializer):
-    """Input that names a product by its id or by its SKU; either way ``product`` comes out."""
-
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
     sku = serializers.CharField(required=False)
 
@@ -460,9 +459,8 @@ class TopProductsQuerySerializer(serializers.Serializer):
     by = serializers.ChoiceField(choices=["units", "revenue"], default="units")
 
 
+# Which product a report row is about.
 class _ProductRowSerializer(serializers.Serializer):
-    """Which product a report row is about."""
-
     product_id = serializers.IntegerField()
     sku = serializers.CharField()
     brand = serializers.CharField()

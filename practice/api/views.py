@@ -476,6 +476,8 @@ class SalesSummaryView(_ReportView):
     )
 )
 class TopProductsView(_ReportView):
+    """The best sellers by units or revenue (VAT-inclusive, net of discounts) from completed sales."""
+
     query_serializer = serializers.TopProductsQuerySerializer
     row_serializer = serializers.TopProductSerializer
     report = staticmethod(selectors.top_products)
