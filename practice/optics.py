@@ -87,6 +87,11 @@ def check_axis(errors: Errors, field: str, cylinder: Any, axis: Any, cylinder_fi
         errors.setdefault(field, []).append(f"Axis must be a whole number of degrees from 1 to 180 (got {axis}).")
 
 
+def check_expiry(errors: Errors, issue_date: Any, expiry_date: Any) -> None:
+    if issue_date and expiry_date and expiry_date <= issue_date:
+        errors.setdefault("expiry_date", []).append("Expiry date must be after the issue date.")
+
+
 def transpose(sphere: Decimal, cylinder: Decimal, axis: int | None) -> tuple[Decimal, Decimal, int | None]:
     """The same lens written in the other cylinder convention: sphere + cyl, -cyl, axis ± 90."""
     if cylinder == 0 or axis is None:

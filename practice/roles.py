@@ -20,7 +20,6 @@ RECEPTION = "reception"
 CLINICIAN = "clinician"
 MANAGER = "manager"
 ML_ADMIN = "ml_admin"
-ROLES = (RECEPTION, CLINICIAN, MANAGER, ML_ADMIN)
 
 VIEW_COST_PRICE = "practice.view_cost_price"
 VIEW_REPORTS = "practice.view_reports"
@@ -131,9 +130,3 @@ def sync_role_permissions(**kwargs: Any) -> None:
         ids = [by_name[perm] for perm in perms if perm in by_name]
         if ids:
             group.permissions.add(*ids)
-
-
-def user_roles(user: Any) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))

@@ -10,6 +10,8 @@ VAT-INCLUSIVE (UK retail prices include VAT). Days are the practice's local days
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +33,7 @@ from practice.models import (
     SalesDaySummary,
     SpectaclePrescription,
 )
+from practice.roles import VIEW_COST_PRICE
 
 ZERO = Decimal("0.00")
 GROUPS = (None, "month", "category", "lens_type", "product")
@@ -176,6 +179,46 @@ def top_products(
     ]
 
 
+@dataclass(frozen=True)
+class CostVisibility:
+    """What one user may see of cost prices and margins: everything with practice.view_cost_price
+    (managers), nothing of them otherwise. A field counts as a cost figure when its name speaks
+    of cost or margin, so a figure added to a row later is hidden until someone decides otherwise."""
+
+    visible: bool
+
+    @staticmethod
+    def is_cost_field(name: str) -> bool:
+        return "cost" in name or "margin" in name
+
+    def fields(self, names: Iterable[Any]) -> list[Any]:
+        """Field or column names (an admin fieldset's tuples of names included) the user may see."""
+        if self.visible:
+            return list(names)
+        kept: list[Any] = []
+        for name in names:
+            if isinstance(name, (list, tuple)):
+                group = [n for n in name if not (isinstance(n, str) and self.is_cost_field(n))]
+                if group:
+                    kept.append(type(name)(group))
+            elif not (isinstance(name, str) and self.is_cost_field(name)):
+                kept.append(name)
+        return kept
+
+    def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        if self.visible:
+            return dict(row)
+        return {key: value for key, value in row.items() if not self.is_cost_field(key)}
+
+    def rows(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return [self.row(row) for row in rows]
+
+
+def cost_visibility(*, user: Any) -> CostVisibility:
+    """The one place that decides whether ``user`` sees cost prices and margins."""
+    return CostVisibility(visible=bool(user is not None and user.has_perm(VIEW_COST_PRICE)))
+
+
 def suggested_order_quantity(*, quantity: int, reorder_level: int) -> int:
     """Order enough to bring stock back to twice the reorder level, and at least one."""
     return max(2 * reorder_level - quantity, 1)
@@ -183,7 +226,7 @@ def suggested_order_quantity(*, quantity: int, reorder_level: int) -> int:
 
 def low_stock_products(*, category: str | None = None) -> list[dict]:
     """Active products whose quantity on hand is at or below their reorder level, emptiest first.
-    Includes ``cost_price``: callers remove it for users without practice.view_cost_price."""
+    Includes ``cost_price``: callers pass the rows through ``cost_visibility(user=...).rows``."""
     _check_choice("category", category, Category.values)
     products = Product.objects.filter(is_active=True, quantity_on_hand__lte=F("reorder_level"))
     if category:

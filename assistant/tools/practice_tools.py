@@ -158,17 +158,11 @@ def run_top_sellers(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
 # --- stock and products -------------------------------------------------------------------------
 
 
-def _strip_cost(user: Any, row: dict[str, Any]) -> dict[str, Any]:
-    if user.has_perm(COST_PERMISSION):
-        return row
-    return {k: v for k, v in row.items() if "cost" not in k and "margin" not in k}
-
-
 def run_low_stock(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
-    from practice.selectors import low_stock_products
+    from practice.selectors import cost_visibility, low_stock_products
 
     category = arguments.get("category")
-    rows = [_strip_cost(context.user, row) for row in plain(low_stock_products(category=category))]
+    rows = cost_visibility(user=context.user).rows(plain(low_stock_products(category=category)))
     what = CATEGORY_NOUNS[category] if category else "products"
     if not rows:
         text = f"No {what} are at or below their reorder level."
@@ -222,8 +216,10 @@ def _product_rows(query: str) -> list[dict[str, Any]]:
 
 
 def run_product_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+    from practice.selectors import cost_visibility
+
     query = arguments["query"]
-    rows = [_strip_cost(context.user, row) for row in _product_rows(query)]
+    rows = cost_visibility(user=context.user).rows(_product_rows(query))
     if not rows:
         text = f"No product matches “{query}”."
     else:

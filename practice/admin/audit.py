@@ -8,11 +8,11 @@ from django.http import HttpRequest
 from practice.models import AuditEvent
 from practice.roles import VIEW_AUDIT_EVENT
 
-from .common import export_csv
+from .common import ReadOnlyMixin, export_csv
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The audit trail: managers (practice.view_audit_event) read it; nobody edits it."""
 
     list_display = ["created_at", "actor_username", "action", "patient_name", "target_type", "target_repr", "ip"]
@@ -40,12 +40,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(VIEW_AUDIT_EVENT) or super().has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

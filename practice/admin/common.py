@@ -69,6 +69,21 @@ def export_csv(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
     return response
 
 
+class ReadOnlyMixin:
+    """For records only their services write (the stock ledger, the audit trail, the report
+    rollup, and sales or lab jobs seen from another record): shown here, never added, changed
+    or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class PatientAuditMixin:
     """Audit every read and change of a patient's record made through this admin.
 

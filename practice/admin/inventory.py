@@ -12,11 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from practice.models import Coating, Product, StockMovement
-from practice.roles import RECEIVE_STOCK, VIEW_COST_PRICE
+from practice.roles import RECEIVE_STOCK
+from practice.selectors import cost_visibility
 from practice.services import stock_receive
 from practice.services.catalogue import PRODUCT_FIELDS
 
-from .common import export_csv
+from .common import ReadOnlyMixin, export_csv
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -49,25 +50,18 @@ class ReceiveStockForm(forms.Form):
     note = forms.CharField(max_length=200, required=False, help_text="Delivery note or supplier invoice.")
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyMixin, admin.TabularInline):
     model = StockMovement
     fk_name = "product"
     extra = 0
     fields = ["created_at", "kind", "quantity", "balance_after", "note", "created_by"]
     readonly_fields = cast(list[str], fields)
     ordering = ["-created_at", "-id"]
-    can_delete = False
     max_num = 0
     verbose_name_plural = "stock movements (newest first)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("created_by")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Product)
@@ -133,16 +127,13 @@ class ProductAdmin(admin.ModelAdmin):
 
     # Cost prices are for managers (practice.view_cost_price) only: in lists, forms and exports.
     def get_list_display(self, request: HttpRequest) -> Any:
-        columns = list(super().get_list_display(request))
-        return columns if request.user.has_perm(VIEW_COST_PRICE) else [c for c in columns if c != "cost_price"]
+        return cost_visibility(user=request.user).fields(super().get_list_display(request))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm(VIEW_COST_PRICE):
-            return fieldsets
+        visibility = cost_visibility(user=request.user)
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "cost_price"]})
-            for name, options in fieldsets
+            (name, {**options, "fields": visibility.fields(options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
         ]
 
     def get_sortable_by(self, request: HttpRequest) -> Any:
@@ -192,7 +183,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The ledger is read-only: corrections are new movements (receive, adjust, write off)."""
 
     list_display = [
@@ -214,12 +205,3 @@ class StockMovementAdmin(admin.ModelAdmin):
     @admin.display(description="sale")
     def sale_reference(self, obj: StockMovement) -> str:
         return obj.sale_line.sale.reference if obj.sale_line is not None else ""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

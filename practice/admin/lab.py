@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -51,22 +53,8 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
         ("collected_at", "cancelled_at", "remake_at", "remake_count"),
         "notes",
     ]
-    readonly_fields = [
-        "reference",
-        "status",
-        "sale",
-        "patient",
-        "prescription_rendered",
-        "frame",
-        "lens",
-        "ordered_at",
-        "sent_at",
-        "ready_at",
-        "collected_at",
-        "cancelled_at",
-        "remake_at",
-        "remake_count",
-    ]
+    # Staff type in only the lab's name and notes; the status and its times move by the actions.
+    readonly_fields = [name for name in flatten(fields) if name not in ("lab_name", "notes")]
 
     @admin.display(description="prescription")
     def prescription_rendered(self, obj: LabJob) -> str:
@@ -75,7 +63,7 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # lab jobs are opened by completing a sale with spectacle lenses
 
-    def _step(self, request: HttpRequest, queryset: QuerySet[LabJob], move: Any, verb: str) -> None:
+    def _step(self, request: HttpRequest, queryset: QuerySet[LabJob], move: Callable[..., LabJob], verb: str) -> None:
         done = 0
         for job in queryset.order_by("pk"):
             try:
@@ -89,22 +77,12 @@ class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
 
     @admin.action(description="Advance to the next step (ordered → at lab → ready → collected)", permissions=["change"])
     def advance(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(request, queryset, lambda job: lab_job_advance(job=job, user=request.user), "advanced")
+        self._step(request, queryset, lab_job_advance, "advanced")
 
     @admin.action(description="Send back for a remake", permissions=["change"])
     def mark_remake(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(
-            request,
-            queryset,
-            lambda job: lab_job_transition(job=job, status=LabJobStatus.REMAKE, user=request.user),
-            "sent for remake",
-        )
+        self._step(request, queryset, partial(lab_job_transition, status=LabJobStatus.REMAKE), "sent for remake")
 
     @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[LabJob]) -> None:
-        self._step(
-            request,
-            queryset,
-            lambda job: lab_job_transition(job=job, status=LabJobStatus.CANCELLED, user=request.user),
-            "cancelled",
-        )
+        self._step(request, queryset, partial(lab_job_transition, status=LabJobStatus.CANCELLED), "cancelled")

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from practice import selectors
 from practice.models import ContactLensPrescription, Patient, Recall, Sale, SpectaclePrescription
 
-from .common import PatientAuditMixin, export_csv
+from .common import PatientAuditMixin, ReadOnlyMixin, export_csv
 
 EYE_FIELDS = ("sphere", "cylinder", "axis", "add", "intermediate_add", "prism", "prism_base", "pd")
 
@@ -101,22 +101,21 @@ class RenderedMixin:
         return obj.render() if obj and obj.pk else "—"
 
 
-class SpectaclePrescriptionInline(RenderedMixin, admin.StackedInline):
+class _PrescriptionInline(RenderedMixin, admin.StackedInline):
+    extra = 0
+    readonly_fields = ["rendered"]
+    show_change_link = True
+    classes = ["collapse"]
+
+
+class SpectaclePrescriptionInline(_PrescriptionInline):
     model = SpectaclePrescription
-    extra = 0
     fieldsets = spectacle_fieldsets(with_patient=False)
-    readonly_fields = ["rendered"]
-    show_change_link = True
-    classes = ["collapse"]
 
 
-class ContactLensPrescriptionInline(RenderedMixin, admin.StackedInline):
+class ContactLensPrescriptionInline(_PrescriptionInline):
     model = ContactLensPrescription
-    extra = 0
     fieldsets = contact_lens_fieldsets(with_patient=False)
-    readonly_fields = ["rendered"]
-    show_change_link = True
-    classes = ["collapse"]
 
 
 class RecallInline(admin.TabularInline):
@@ -125,21 +124,14 @@ class RecallInline(admin.TabularInline):
     fields = ["kind", "due_date", "status", "notes"]
 
 
-class SaleInline(admin.TabularInline):
+class SaleInline(ReadOnlyMixin, admin.TabularInline):
     model = Sale
     fk_name = "patient"
     extra = 0
     fields = ["reference", "sale_date", "status", "total", "amount_paid"]
     readonly_fields = cast(list[str], fields)
     show_change_link = True
-    can_delete = False
     ordering = ["-created_at"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Patient)

@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from practice import selectors
 from practice.models import SalesDaySummary
-from practice.roles import VIEW_COST_PRICE, VIEW_REPORTS
+from practice.roles import VIEW_REPORTS
+
+from .common import ReadOnlyMixin
 
 
 @admin.register(SalesDaySummary)
-class SalesReportAdmin(admin.ModelAdmin):
+class SalesReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Shown as "Sales reports": the figures the assistant quotes, for managers."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -22,15 +24,6 @@ class SalesReportAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(VIEW_REPORTS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -40,10 +33,7 @@ class SalesReportAdmin(admin.ModelAdmin):
         today = timezone.localdate()
         start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
         last_30 = today - timedelta(days=29)
-        low = selectors.low_stock_products()
-        if not request.user.has_perm(VIEW_COST_PRICE):
-            for row in low:
-                row.pop("cost_price", None)
+        low = selectors.cost_visibility(user=request.user).rows(selectors.low_stock_products())
         context = {
             **self.admin_site.each_context(request),
             "title": "Sales reports",

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from practice.models import LabJob, Payment, Sale, SaleLine, SaleStatus
 from practice.services import sale_complete, sale_create, sale_line_add, sale_line_remove, sale_payment_add, sale_refund
 
-from .common import export_csv
+from .common import ReadOnlyMixin, export_csv
 
 
 def _errors(exc: ValidationError) -> str:
@@ -125,20 +125,13 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
-class LabJobInline(admin.TabularInline):
+class LabJobInline(ReadOnlyMixin, admin.TabularInline):
     model = LabJob
     fk_name = "sale"
     extra = 0
     fields = ["reference", "status", "frame", "lens", "ordered_at", "ready_at"]
     readonly_fields = cast(list[str], fields)
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Sale)

@@ -28,7 +28,8 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
-from practice.roles import VIEW_COST_PRICE
+from practice.selectors import cost_visibility
+from practice.services.catalogue import PRODUCT_FIELDS
 
 QUANTITY_ERRORS: dict[str, Any] = {
     "min_value": "Quantity must be at least 1.",
@@ -140,41 +141,17 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "id",
-            "category",
-            "sku",
-            "brand",
-            "model",
-            "colour",
-            "description",
-            "frame_eye_size",
-            "frame_bridge",
-            "frame_temple",
-            "frame_size",
-            "lens_type",
-            "lens_material",
-            "lens_index",
-            "coatings",
-            "supplier",
-            "cost_price",
-            "price",
-            "tax_rate",
-            "reorder_level",
-            "quantity_on_hand",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        # Writable are exactly the fields product_create and product_update accept.
+        fields = ["id", *PRODUCT_FIELDS, "frame_size", "quantity_on_hand", "created_at", "updated_at"]
         read_only_fields = ["quantity_on_hand", "created_at", "updated_at"]
         extra_kwargs = {"cost_price": {"help_text": "Only for users with practice.view_cost_price (managers)."}}
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
         request = self.context.get("request")
-        if request is not None and not request.user.has_perm(VIEW_COST_PRICE):
-            fields.pop("cost_price", None)
-        return fields
+        if request is None:
+            return fields
+        return {name: fields[name] for name in cost_visibility(user=request.user).fields(fields)}
 
 
 class StockMovementSerializer(serializers.ModelSerializer):
@@ -200,18 +177,10 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockMovementCreateSerializer(serializers.Serializer):
+# Input that names a product by its id or by its SKU; either way ``product`` comes out.
+class _ProductOrSkuSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
     sku = serializers.CharField(required=False)
-    kind = serializers.ChoiceField(
-        choices=[MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.WRITE_OFF],
-        help_text="Sales and returns are recorded by the sale services.",
-    )
-    quantity = serializers.IntegerField(
-        error_messages={"invalid": "Quantity must be a whole number."},
-        help_text="Units received or written off (at least 1), or the signed correction for an adjustment.",
-    )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "product" not in attrs:
@@ -223,6 +192,18 @@ class StockMovementCreateSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"sku": [f"Unknown SKU {sku!r}."]})
             attrs["product"] = product
         return attrs
+
+
+class StockMovementCreateSerializer(_ProductOrSkuSerializer):
+    kind = serializers.ChoiceField(
+        choices=[MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.WRITE_OFF],
+        help_text="Sales and returns are recorded by the sale services.",
+    )
+    quantity = serializers.IntegerField(
+        error_messages={"invalid": "Quantity must be a whole number."},
+        help_text="Units received or written off (at least 1), or the signed correction for an adjustment.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class SaleLineSerializer(serializers.ModelSerializer):
@@ -291,9 +272,7 @@ class SaleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LineInputSerializer(serializers.Serializer):
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
-    sku = serializers.CharField(required=False)
+class LineInputSerializer(_ProductOrSkuSerializer):
     quantity = serializers.IntegerField(min_value=1, default=1, error_messages=QUANTITY_ERRORS)
     unit_price = serializers.DecimalField(
         max_digits=12,
@@ -306,13 +285,6 @@ class LineInputSerializer(serializers.Serializer):
     discount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, default=Decimal("0.00")
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "product" not in attrs and not attrs.get("sku"):
-            raise serializers.ValidationError({"product": ["Give the product's id or its SKU."]})
-        if "product" not in attrs and not Product.objects.filter(sku=attrs["sku"]).exists():
-            raise serializers.ValidationError({"sku": [f"Unknown SKU {attrs['sku']!r}."]})
-        return attrs
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -487,23 +459,22 @@ class TopProductsQuerySerializer(serializers.Serializer):
     by = serializers.ChoiceField(choices=["units", "revenue"], default="units")
 
 
-class TopProductSerializer(serializers.Serializer):
+# Which product a report row is about.
+class _ProductRowSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     sku = serializers.CharField()
     brand = serializers.CharField()
     model = serializers.CharField()
     category = serializers.CharField()
+
+
+class TopProductSerializer(_ProductRowSerializer):
     units = serializers.IntegerField()
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
     sales = serializers.IntegerField()
 
 
-class LowStockSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField()
-    sku = serializers.CharField()
-    brand = serializers.CharField()
-    model = serializers.CharField()
-    category = serializers.CharField()
+class LowStockSerializer(_ProductRowSerializer):
     quantity = serializers.IntegerField()
     reorder_level = serializers.IntegerField()
     suggested_order_quantity = serializers.IntegerField(help_text="Up to twice the reorder level, at least 1.")

@@ -3,6 +3,7 @@ selector. Every rule failure is a 400 naming the field and the rule, with nothin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -31,7 +33,7 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
-from practice.roles import RECEIVE_STOCK, VIEW_AUDIT_EVENT, VIEW_COST_PRICE, VIEW_REPORTS
+from practice.roles import RECEIVE_STOCK, VIEW_AUDIT_EVENT, VIEW_REPORTS
 
 from . import filters, serializers
 from .permissions import RolePermission, has_perms
@@ -198,9 +200,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             rows = selectors.low_stock_products(category=request.query_params.get("category") or None)
         except ValueError as exc:
             raise ValidationError({"category": [str(exc)]}) from exc
-        if not request.user.has_perm(VIEW_COST_PRICE):
-            for row in rows:
-                row.pop("cost_price", None)
+        rows = selectors.cost_visibility(user=request.user).rows(rows)
         return Response(serializers.LowStockSerializer(rows, many=True).data)
 
 
@@ -352,9 +352,9 @@ class LabJobViewSet(PatientAuditViewSetMixin, viewsets.ReadOnlyModelViewSet):
         target = incoming.validated_data.get("status")
         note = incoming.validated_data.get("note", "")
         if target:
-            job = services.lab_job_transition(job=job, status=target, user=request.user, note=note)
+            job = services.lab_job_transition(job=job, status=target, note=note)
         else:
-            job = services.lab_job_advance(job=job, user=request.user, note=note)
+            job = services.lab_job_advance(job=job, note=note)
         self.audit("change", job, status=job.status)
         return Response(self.get_serializer(job).data)
 
@@ -441,33 +441,46 @@ class _QueryParams:
 # --- reports and audit ----------------------------------------------------------------------
 
 
-class SalesSummaryView(ServiceErrorsMixin, APIView):
-    """Units, revenue (VAT-inclusive, net of discounts) and sales from completed sales."""
+class _ReportView(ServiceErrorsMixin, APIView):
+    """A report for managers: the query string checked by one serializer, passed to a selector,
+    and its rows written out by another."""
 
     permission_classes = [has_perms(VIEW_REPORTS)]
+    query_serializer: type[drf_serializers.Serializer]
+    row_serializer: type[drf_serializers.Serializer]
+    report: Callable[..., list[dict]]
 
-    @extend_schema(
+    def get(self, request: Request) -> Response:
+        incoming = self.query_serializer(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        rows = type(self).report(**incoming.validated_data)
+        return Response(self.row_serializer(rows, many=True).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
         parameters=[serializers.SalesSummaryQuerySerializer], responses=serializers.SalesSummaryRowSerializer(many=True)
     )
-    def get(self, request: Request) -> Response:
-        incoming = serializers.SalesSummaryQuerySerializer(data=request.query_params)
-        incoming.is_valid(raise_exception=True)
-        rows = selectors.sales_summary(**incoming.validated_data)
-        return Response(serializers.SalesSummaryRowSerializer(rows, many=True).data)
+)
+class SalesSummaryView(_ReportView):
+    """Units, revenue (VAT-inclusive, net of discounts) and sales from completed sales."""
+
+    query_serializer = serializers.SalesSummaryQuerySerializer
+    row_serializer = serializers.SalesSummaryRowSerializer
+    report = staticmethod(selectors.sales_summary)
 
 
-class TopProductsView(ServiceErrorsMixin, APIView):
-    permission_classes = [has_perms(VIEW_REPORTS)]
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[serializers.TopProductsQuerySerializer], responses=serializers.TopProductSerializer(many=True)
     )
-    def get(self, request: Request) -> Response:
-        incoming = serializers.TopProductsQuerySerializer(data=request.query_params)
-        incoming.is_valid(raise_exception=True)
-        return Response(
-            serializers.TopProductSerializer(selectors.top_products(**incoming.validated_data), many=True).data
-        )
+)
+class TopProductsView(_ReportView):
+    """The best sellers by units or revenue (VAT-inclusive, net of discounts) from completed sales."""
+
+    query_serializer = serializers.TopProductsQuerySerializer
+    row_serializer = serializers.TopProductSerializer
+    report = staticmethod(selectors.top_products)
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):

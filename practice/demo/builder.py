@@ -42,6 +42,9 @@ from practice.models import (
     SaleStatus,
     SpectaclePrescription,
     StockMovement,
+    lab_job_for_pair,
+    sale_line_total,
+    sale_totals,
 )
 from practice.services import sales_summary_rebuild
 
@@ -405,7 +408,7 @@ def _line(product: Product, quantity: int = 1, discount: Decimal = ZERO) -> Sale
         quantity=quantity,
         unit_price=product.price,
         discount=discount,
-        line_total=product.price * quantity - discount,
+        line_total=sale_line_total(unit_price=product.price, quantity=quantity, discount=discount),
         tax_rate=product.tax_rate,
         category=product.category,
         lens_type=product.lens_type,
@@ -413,11 +416,8 @@ def _line(product: Product, quantity: int = 1, discount: Decimal = ZERO) -> Sale
 
 
 def _totals(sale: Sale, lines: list[SaleLine], payments: list[Payment]) -> None:
-    sale.subtotal = sum((line.unit_price * line.quantity for line in lines), D("0.00"))
-    sale.discount_total = sum((line.discount for line in lines), D("0.00"))
-    sale.total = sale.subtotal - sale.discount_total
-    sale.tax_total = sum((_money(line.line_total * line.tax_rate / (100 + line.tax_rate)) for line in lines), D("0.00"))
-    sale.amount_paid = sum((p.amount for p in payments), D("0.00"))
+    sale_totals(lines).apply(sale)
+    sale.amount_paid = sum((p.amount for p in payments), ZERO)
 
 
 class SaleGenerator:
@@ -561,7 +561,7 @@ class SaleGenerator:
 
 def _payments(rng: random.Random, demo_sale: DemoSale) -> None:
     sale = demo_sale.sale
-    total = sum((line.line_total for line in demo_sale.lines), D("0.00"))
+    total = sale_totals(demo_sale.lines).total
     taken_by = sale.staff
     at = _when(sale.completed_at)
     remaining = total
@@ -667,19 +667,16 @@ def build_lab_jobs(rng: random.Random, sales: list[DemoSale], now: datetime) -> 
         lens_line = next(line for line in demo_sale.lines if line.category == Category.SPECTACLE_LENS)
         frame_line = next((line for line in demo_sale.lines if line.category == Category.FRAME), None)
         ordered = _when(sale.completed_at)
-        job = LabJob(
-            reference=f"LJ-{sale.reference.removeprefix(DEMO_PREFIX)}-1",
+        assert sale.prescription is not None  # spectacle sales are made to one
+        job = lab_job_for_pair(
             sale=sale,
-            patient=sale.patient,
+            number=1,
             prescription=sale.prescription,
             lens_line=lens_line,
-            lens=lens_line.product,
             frame_line=frame_line,
-            frame=frame_line.product if frame_line else None,
-            status=LabJobStatus.ORDERED,
             ordered_at=ordered,
-            lab_name=rng.choice(["Central Optical Lab", "Central Optical Lab", "Essilor Rx Lab", "Zeiss Rx Lab"]),
         )
+        job.lab_name = rng.choice(["Central Optical Lab", "Central Optical Lab", "Essilor Rx Lab", "Zeiss Rx Lab"])
         sent = ordered + timedelta(hours=rng.randint(3, 30))
         ready = sent + timedelta(days=rng.randint(4, 9))
         collected = ready + timedelta(days=rng.randint(1, 10))

@@ -8,7 +8,7 @@ import io
 import random
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,13 +16,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from practice.models import Category, Patient, Product, SaleLine
+from practice.models import Category, Patient, Product, SaleLine, sale_line_total, vat_included
 from practice.services import sales_summary_rebuild, stock_recompute
 
 from .builder import MONTH_WEIGHT, WEEKDAY_WEIGHT
 
 SCALE_PREFIX = "SCALE-"
-PENNY = Decimal("0.01")
 CATEGORY_SHARE = {
     Category.CONTACT_LENS: 34,
     Category.SOLUTION: 20,
@@ -105,9 +104,9 @@ def build_scale(
                     0
                 ]
                 quantity = rng.choice([1, 1, 1, 2, 3]) if cat in (Category.CONTACT_LENS, Category.SOLUTION) else 1
-                line_total = price * quantity
+                line_total = sale_line_total(unit_price=price, quantity=quantity)
                 subtotal += line_total
-                tax += (line_total * rate / (100 + rate)).quantize(PENNY, ROUND_HALF_UP)
+                tax += vat_included(amount=line_total, rate=rate)
                 lines_buffer.write(
                     f"{next_line}\t{next_sale}\t{product_id}\t{quantity}\t{price}\t0.00\t{line_total}\t{rate}\t{cat}\t{lens_type}\n"
                 )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 
 from .choices import LabJobStatus
@@ -8,7 +10,7 @@ from .patients import Patient
 from .prescriptions import SpectaclePrescription
 from .sales import Sale, SaleLine
 
-__all__ = ["LAB_JOB_TIMESTAMPS", "LAB_JOB_TRANSITIONS", "LabJob"]
+__all__ = ["LAB_JOB_TIMESTAMPS", "LAB_JOB_TRANSITIONS", "LabJob", "lab_job_for_pair", "lab_job_reference"]
 
 S = LabJobStatus
 # Which status may follow which. The main path is ordered -> at lab -> ready -> collected.
@@ -28,6 +30,12 @@ LAB_JOB_TIMESTAMPS: dict[str, str] = {
     S.CANCELLED: "cancelled_at",
     S.REMAKE: "remake_at",
 }
+
+
+def lab_job_reference(*, sale_reference: str, number: int) -> str:
+    """The ``number``-th lab job of a sale is named after the sale, so the lab's docket and the
+    till receipt can be matched by eye: sale S-260301-7F3A2C -> LJ-260301-7F3A2C-1."""
+    return f"LJ-{sale_reference.removeprefix('S-')}-{number}"
 
 
 class LabJob(models.Model):
@@ -69,3 +77,28 @@ class LabJob(models.Model):
         """The next step on the main path, which the "advance" action takes."""
         main_path: dict[str, str] = {S.ORDERED: S.AT_LAB, S.AT_LAB: S.READY, S.READY: S.COLLECTED, S.REMAKE: S.AT_LAB}
         return main_path.get(self.status)
+
+
+def lab_job_for_pair(
+    *,
+    sale: Sale,
+    number: int,
+    prescription: SpectaclePrescription,
+    lens_line: SaleLine,
+    frame_line: SaleLine | None,
+    ordered_at: datetime,
+) -> LabJob:
+    """The (unsaved) lab job that glazes the ``number``-th pair of lenses of a sale, into its
+    frame if the sale has one for it: as sale completion opens it and the demo writes it."""
+    return LabJob(
+        reference=lab_job_reference(sale_reference=sale.reference, number=number),
+        sale=sale,
+        patient=sale.patient,
+        prescription=prescription,
+        lens_line=lens_line,
+        lens=lens_line.product,
+        frame_line=frame_line,
+        frame=frame_line.product if frame_line else None,
+        status=LabJobStatus.ORDERED,
+        ordered_at=ordered_at,
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,7 +26,35 @@ def _mm(verbose: str, **kwargs: Any) -> models.DecimalField:
     return models.DecimalField(verbose, max_digits=4, decimal_places=1, null=True, blank=True, **kwargs)
 
 
-class SpectaclePrescription(models.Model):
+class _StoredInMinusCylinder:
+    """What both kinds of prescription share: stored in minus cylinder, and judged both as
+    written and as stored."""
+
+    sphere_field: ClassVar[str]  # the spherical power: "sphere" on spectacles, "power" on contact lenses
+
+    def rule_errors(self) -> optics.Errors:
+        raise NotImplementedError
+
+    def normalise(self) -> None:
+        """Transpose plus-cylinder values to minus cylinder (in place)."""
+        names = (self.sphere_field, "cylinder", "axis")
+        for eye, _, _ in EYES:
+            values = optics.to_minus_cylinder(*(getattr(self, f"{eye}_{name}") for name in names))
+            for name, value in zip(names, values, strict=True):
+                setattr(self, f"{eye}_{name}", value)
+
+    def clean(self) -> None:
+        # Judge the values as written first (axis 181 must not be hidden by transposing it to 91),
+        # then again in stored minus-cylinder form (the transposed sphere must still be in range).
+        for step in ("as_written", "transposed"):
+            if step == "transposed":
+                self.normalise()
+            errors = self.rule_errors()
+            if errors:
+                raise ValidationError(errors)
+
+
+class SpectaclePrescription(_StoredInMinusCylinder, models.Model):
     """A spectacle prescription for both eyes, stored in minus-cylinder form.
 
     Powers are in dioptres (D) in 0.25 D steps; a plus-cylinder value is transposed when it is
@@ -74,15 +102,7 @@ class SpectaclePrescription(models.Model):
         return f"{self.patient.full_name if self.patient_id else '?'} {self.issue_date:%d/%m/%Y}: {self.render()}"
 
     # --- rules -------------------------------------------------------------------------------
-    def normalise(self) -> None:
-        """Transpose plus-cylinder values to minus cylinder (in place)."""
-        for eye, _, _ in EYES:
-            sph, cyl, axis = optics.to_minus_cylinder(
-                getattr(self, f"{eye}_sphere"), getattr(self, f"{eye}_cylinder"), getattr(self, f"{eye}_axis")
-            )
-            setattr(self, f"{eye}_sphere", sph)
-            setattr(self, f"{eye}_cylinder", cyl)
-            setattr(self, f"{eye}_axis", axis)
+    sphere_field = "sphere"
 
     def rule_errors(self) -> optics.Errors:
         errors: optics.Errors = {}
@@ -127,19 +147,8 @@ class SpectaclePrescription(models.Model):
             self.back_vertex_distance,
             optics.BACK_VERTEX_DISTANCE,
         )
-        if self.issue_date and self.expiry_date and self.expiry_date <= self.issue_date:
-            errors.setdefault("expiry_date", []).append("Expiry date must be after the issue date.")
+        optics.check_expiry(errors, self.issue_date, self.expiry_date)
         return errors
-
-    def clean(self) -> None:
-        # Judge the values as written first (axis 181 must not be hidden by transposing it to 91),
-        # then again in stored minus-cylinder form (the transposed sphere must still be in range).
-        for step in ("as_written", "transposed"):
-            if step == "transposed":
-                self.normalise()
-            errors = self.rule_errors()
-            if errors:
-                raise ValidationError(errors)
 
     # --- rendering ---------------------------------------------------------------------------
     def render_eye(self, eye: str) -> str:
@@ -180,7 +189,7 @@ class SpectaclePrescription(models.Model):
         return self.expiry_date < on
 
 
-class ContactLensPrescription(models.Model):
+class ContactLensPrescription(_StoredInMinusCylinder, models.Model):
     """A contact lens specification for both eyes (minus cylinder for torics)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_lens_prescriptions")
@@ -218,14 +227,7 @@ class ContactLensPrescription(models.Model):
     def __str__(self) -> str:
         return f"{self.patient.full_name if self.patient_id else '?'} {self.issue_date:%d/%m/%Y}: {self.render()}"
 
-    def normalise(self) -> None:
-        for eye, _, _ in EYES:
-            power, cyl, axis = optics.to_minus_cylinder(
-                getattr(self, f"{eye}_power"), getattr(self, f"{eye}_cylinder"), getattr(self, f"{eye}_axis")
-            )
-            setattr(self, f"{eye}_power", power)
-            setattr(self, f"{eye}_cylinder", cyl)
-            setattr(self, f"{eye}_axis", axis)
+    sphere_field = "power"
 
     def rule_errors(self) -> optics.Errors:
         errors: optics.Errors = {}
@@ -243,19 +245,8 @@ class ContactLensPrescription(models.Model):
             optics.check_value(errors, f"{eye}_cylinder", f"{label} cylinder", cylinder, optics.CL_CYLINDER)
             optics.check_axis(errors, f"{eye}_axis", cylinder, getattr(self, f"{eye}_axis"), f"{eye}_cylinder")
             optics.check_value(errors, f"{eye}_add", f"{label} addition", getattr(self, f"{eye}_add"), optics.ADDITION)
-        if self.issue_date and self.expiry_date and self.expiry_date <= self.issue_date:
-            errors.setdefault("expiry_date", []).append("Expiry date must be after the issue date.")
+        optics.check_expiry(errors, self.issue_date, self.expiry_date)
         return errors
-
-    def clean(self) -> None:
-        # Judge the values as written first (axis 181 must not be hidden by transposing it to 91),
-        # then again in stored minus-cylinder form (the transposed sphere must still be in range).
-        for step in ("as_written", "transposed"):
-            if step == "transposed":
-                self.normalise()
-            errors = self.rule_errors()
-            if errors:
-                raise ValidationError(errors)
 
     def render_eye(self, eye: str) -> str:
         letter = "R" if eye == "right" else "L"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -11,12 +13,61 @@ from .inventory import Product
 from .patients import Patient
 from .prescriptions import SpectaclePrescription
 
-__all__ = ["Payment", "Sale", "SaleLine", "SalesDaySummary"]
+__all__ = [
+    "Payment",
+    "Sale",
+    "SaleLine",
+    "SaleTotals",
+    "SalesDaySummary",
+    "sale_line_total",
+    "sale_totals",
+    "vat_included",
+]
+
+PENNY = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def money(verbose_name: str | None = None, **kwargs: Any) -> models.DecimalField:
     """Pounds and pence."""
     return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+def sale_line_total(*, unit_price: Decimal, quantity: int, discount: Decimal = ZERO) -> Decimal:
+    """What a line costs the customer: quantity × unit price − discount, VAT inclusive."""
+    return unit_price * quantity - discount
+
+
+def vat_included(*, amount: Decimal, rate: Decimal) -> Decimal:
+    """The VAT inside a VAT-inclusive ``amount`` at ``rate`` percent (UK retail prices include
+    it: £120.00 at 20% holds £20.00), to the penny, halves rounded up."""
+    return (amount * rate / (100 + rate)).quantize(PENNY, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class SaleTotals:
+    subtotal: Decimal
+    discount_total: Decimal
+    total: Decimal
+    tax_total: Decimal
+
+    def apply(self, sale: Sale) -> None:
+        sale.subtotal, sale.discount_total, sale.total, sale.tax_total = (
+            self.subtotal,
+            self.discount_total,
+            self.total,
+            self.tax_total,
+        )
+
+
+def sale_totals(lines: Iterable[SaleLine]) -> SaleTotals:
+    """A sale's figures from its lines alone (saved or not). VAT is worked out line by line,
+    each line rounded to the penny, because each line may carry its own rate."""
+    lines = list(lines)
+    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
+    discount = sum((line.discount for line in lines), ZERO)
+    tax = sum((vat_included(amount=line.line_total, rate=line.tax_rate) for line in lines), ZERO)
+    return SaleTotals(subtotal=subtotal, discount_total=discount, total=subtotal - discount, tax_total=tax)
 
 
 class Sale(models.Model):

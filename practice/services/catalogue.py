@@ -6,7 +6,10 @@ from django.db import transaction
 
 from practice.models import Product
 
-PRODUCT_FIELDS = {
+from .records import record_save
+
+# The catalogue fields staff write, in the order the API shows them; stock is the ledger's.
+PRODUCT_FIELDS = (
     "category",
     "sku",
     "brand",
@@ -26,31 +29,16 @@ PRODUCT_FIELDS = {
     "tax_rate",
     "reorder_level",
     "is_active",
-}
-
-
-def _assign(product: Product, fields: dict[str, Any]) -> None:
-    unknown = set(fields) - PRODUCT_FIELDS
-    if unknown:
-        raise TypeError(f"Unknown product fields: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(product, name, value)
+)
 
 
 @transaction.atomic
 def product_create(**fields: Any) -> Product:
     """A new product with no stock (stock arrives through stock_receive)."""
-    product = Product()
-    _assign(product, fields)
-    product.full_clean()
-    product.save()
-    return product
+    return record_save(record=Product(), fields=fields, writable=PRODUCT_FIELDS)
 
 
 @transaction.atomic
 def product_update(*, product: Product, **fields: Any) -> Product:
     """Change catalogue fields; stock is changed only by the stock services."""
-    _assign(product, fields)
-    product.full_clean()
-    product.save()
-    return product
+    return record_save(record=product, fields=fields, writable=PRODUCT_FIELDS)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,9 +10,7 @@ from practice.models import LAB_JOB_TIMESTAMPS, LAB_JOB_TRANSITIONS, LabJob, Lab
 
 
 @transaction.atomic
-def lab_job_transition(
-    *, job: LabJob, status: str, user: Any = None, note: str = "", at: datetime | None = None
-) -> LabJob:
+def lab_job_transition(*, job: LabJob, status: str, note: str = "", at: datetime | None = None) -> LabJob:
     """Move a lab job to ``status`` if the rules allow it from where it is (see
     LAB_JOB_TRANSITIONS), stamping the time of the step."""
     locked = LabJob.objects.select_for_update().get(pk=job.pk)
@@ -42,19 +39,15 @@ def lab_job_transition(
         fields.append("remake_count")
     if note:
         stamp = timezone.localtime(now).strftime("%d/%m/%Y %H:%M")
-        locked.notes = (locked.notes + "\n" if locked.notes else "") + f"{stamp} {labels_for(status)}: {note}"
+        locked.notes = (locked.notes + "\n" if locked.notes else "") + f"{stamp} {LabJobStatus(status).label}: {note}"
     locked.save(update_fields=fields)
     job.refresh_from_db()
     return locked
 
 
-def labels_for(status: str) -> str:
-    return str(dict(LabJobStatus.choices)[status])
-
-
-def lab_job_advance(*, job: LabJob, user: Any = None, note: str = "", at: datetime | None = None) -> LabJob:
+def lab_job_advance(*, job: LabJob, note: str = "", at: datetime | None = None) -> LabJob:
     """Take the next step on the main path (ordered -> at lab -> ready -> collected)."""
     step = job.next_main_step
     if step is None:
         raise ValidationError({"status": [f"A {job.get_status_display().lower()} lab job has no next step."]})
-    return lab_job_transition(job=job, status=step, user=user, note=note, at=at)
+    return lab_job_transition(job=job, status=step, note=note, at=at)

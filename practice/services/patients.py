@@ -2,73 +2,53 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from practice.models import ContactLensPrescription, Patient, SpectaclePrescription
 
+from .records import record_save
 
-def _assign(instance: Any, fields: dict[str, Any], *, locked: set[str]) -> None:
-    names = {f.name for f in instance._meta.get_fields() if getattr(f, "concrete", False)} - locked
-    unknown = set(fields) - names
-    if unknown:
-        raise TypeError(f"Unknown {instance._meta.model_name} fields: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(instance, name, value)
-
-
+# Kept by the system or fixed when the record is made: a prescription never moves to another patient.
 _LOCKED = {"id", "created_at", "updated_at", "patient", "demo_key", "phone_digits"}
+
+
+def _writable(model: type[models.Model]) -> set[str]:
+    return {f.name for f in model._meta.get_fields() if getattr(f, "concrete", False)} - _LOCKED
 
 
 @transaction.atomic
 def patient_create(**fields: Any) -> Patient:
-    patient = Patient()
-    _assign(patient, fields, locked=_LOCKED)
-    patient.full_clean()
-    patient.save()
-    return patient
+    return record_save(record=Patient(), fields=fields, writable=_writable(Patient))
 
 
 @transaction.atomic
 def patient_update(*, patient: Patient, **fields: Any) -> Patient:
-    _assign(patient, fields, locked=_LOCKED)
-    patient.full_clean()
-    patient.save()
-    return patient
+    return record_save(record=patient, fields=fields, writable=_writable(Patient))
 
 
 @transaction.atomic
 def spectacle_prescription_create(*, patient: Patient, **fields: Any) -> SpectaclePrescription:
     """Record a spectacle prescription. Plus-cylinder values are transposed to minus cylinder;
     every rule (ranges, 0.25 D steps, axis with cylinder...) is checked before anything is saved."""
-    prescription = SpectaclePrescription(patient=patient)
-    _assign(prescription, fields, locked=_LOCKED)
-    prescription.full_clean()
-    prescription.save()
-    return prescription
+    return record_save(
+        record=SpectaclePrescription(patient=patient), fields=fields, writable=_writable(SpectaclePrescription)
+    )
 
 
 @transaction.atomic
 def spectacle_prescription_update(*, prescription: SpectaclePrescription, **fields: Any) -> SpectaclePrescription:
-    _assign(prescription, fields, locked=_LOCKED)
-    prescription.full_clean()
-    prescription.save()
-    return prescription
+    return record_save(record=prescription, fields=fields, writable=_writable(SpectaclePrescription))
 
 
 @transaction.atomic
 def contact_lens_prescription_create(*, patient: Patient, **fields: Any) -> ContactLensPrescription:
-    prescription = ContactLensPrescription(patient=patient)
-    _assign(prescription, fields, locked=_LOCKED)
-    prescription.full_clean()
-    prescription.save()
-    return prescription
+    return record_save(
+        record=ContactLensPrescription(patient=patient), fields=fields, writable=_writable(ContactLensPrescription)
+    )
 
 
 @transaction.atomic
 def contact_lens_prescription_update(
     *, prescription: ContactLensPrescription, **fields: Any
 ) -> ContactLensPrescription:
-    _assign(prescription, fields, locked=_LOCKED)
-    prescription.full_clean()
-    prescription.save()
-    return prescription
+    return record_save(record=prescription, fields=fields, writable=_writable(ContactLensPrescription))

@@ -7,7 +7,11 @@ from django.db import transaction
 
 from practice.models import Patient, Recall, RecallKind, RecallStatus
 
+from .records import record_save
+
 OPEN = (RecallStatus.PENDING, RecallStatus.BOOKED)
+# Who and what a recall is for are fixed: a different patient or kind is a new recall.
+_CHANGEABLE = {"due_date", "status", "notes", "last_contacted_at"}
 
 
 @transaction.atomic
@@ -40,12 +44,7 @@ def recall_set_status(*, recall: Recall, status: str) -> Recall:
 
 @transaction.atomic
 def recall_update(*, recall: Recall, **fields: object) -> Recall:
-    allowed = {"due_date", "status", "notes", "last_contacted_at"}
-    unknown = set(fields) - allowed
+    unknown = set(fields) - _CHANGEABLE
     if unknown:
         raise ValidationError({name: ["This field cannot be changed on a recall."] for name in sorted(unknown)})
-    for name, value in fields.items():
-        setattr(recall, name, value)
-    recall.full_clean()
-    recall.save()
-    return recall
+    return record_save(record=recall, fields=fields, writable=_CHANGEABLE)

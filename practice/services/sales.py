@@ -6,7 +6,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from practice.models import (
     Category,
-    LabJob,
     LabJobStatus,
     MovementKind,
     Patient,
@@ -27,6 +26,9 @@ from practice.models import (
     SaleLine,
     SaleStatus,
     SpectaclePrescription,
+    lab_job_for_pair,
+    sale_line_total,
+    sale_totals,
 )
 
 from .lab import lab_job_transition
@@ -80,21 +82,8 @@ def _sync(caller: Sale, fresh: Sale) -> Sale:
 
 
 def _refresh_totals(sale: Sale) -> None:
-    lines = list(sale.lines.all())
-    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
-    discount = sum((line.discount for line in lines), ZERO)
-    tax = sum(
-        ((line.line_total * line.tax_rate / (100 + line.tax_rate)).quantize(PENNY, ROUND_HALF_UP) for line in lines),
-        ZERO,
-    )
-    paid = sale.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    sale.subtotal, sale.discount_total, sale.total, sale.tax_total, sale.amount_paid = (
-        subtotal,
-        discount,
-        subtotal - discount,
-        tax,
-        paid,
-    )
+    sale_totals(sale.lines.all()).apply(sale)
+    sale.amount_paid = sale.payments.aggregate(total=Sum("amount"))["total"] or ZERO
     sale.save(update_fields=["subtotal", "discount_total", "total", "tax_total", "amount_paid"])
 
 
@@ -155,7 +144,7 @@ def _add_line(
         quantity=quantity,
         unit_price=price,
         discount=off,
-        line_total=price * quantity - off,
+        line_total=sale_line_total(unit_price=price, quantity=quantity, discount=off),
         tax_rate=item.tax_rate,
         category=item.category,
         lens_type=item.lens_type,
@@ -316,18 +305,14 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
     for index, lens_line in enumerate(lens_lines):
         frame_line = frame_lines[index] if index < len(frame_lines) else None
         assert sale.patient is not None and prescription is not None  # checked above
-        LabJob.objects.create(
-            reference=f"LJ-{sale.reference.removeprefix('S-')}-{index + 1}",
+        lab_job_for_pair(
             sale=sale,
-            patient=sale.patient,
+            number=index + 1,
             prescription=prescription,
             lens_line=lens_line,
-            lens=lens_line.product,
             frame_line=frame_line,
-            frame=frame_line.product if frame_line else None,
-            status=LabJobStatus.ORDERED,
             ordered_at=now,
-        )
+        ).save(force_insert=True)
     return _sync(caller, sale)
 
 

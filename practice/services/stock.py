@@ -63,14 +63,19 @@ def _whole(quantity: Any, *, positive: bool) -> int:
     return quantity
 
 
+def _move_one(*, product: Product, kind: str, quantity: int, user: Any, note: str) -> StockMovement:
+    """Lock one product, move its stock, and bring the caller's instance up to date."""
+    locked = locked_products([product.pk])[product.pk]
+    movement = stock_move(product=locked, kind=kind, quantity=quantity, user=user, note=note)
+    product.quantity_on_hand = locked.quantity_on_hand
+    return movement
+
+
 @transaction.atomic
 def stock_receive(*, product: Product, quantity: int, user: Any = None, note: str = "") -> StockMovement:
     """Goods in from a supplier."""
     quantity = _whole(quantity, positive=True)
-    locked = locked_products([product.pk])[product.pk]
-    movement = stock_move(product=locked, kind=MovementKind.RECEIPT, quantity=quantity, user=user, note=note)
-    product.quantity_on_hand = locked.quantity_on_hand
-    return movement
+    return _move_one(product=product, kind=MovementKind.RECEIPT, quantity=quantity, user=user, note=note)
 
 
 @transaction.atomic
@@ -79,20 +84,14 @@ def stock_adjust(*, product: Product, quantity: int, user: Any = None, note: str
     quantity = _whole(quantity, positive=False)
     if not note.strip():
         raise ValidationError({"note": ["An adjustment needs a reason."]})
-    locked = locked_products([product.pk])[product.pk]
-    movement = stock_move(product=locked, kind=MovementKind.ADJUSTMENT, quantity=quantity, user=user, note=note)
-    product.quantity_on_hand = locked.quantity_on_hand
-    return movement
+    return _move_one(product=product, kind=MovementKind.ADJUSTMENT, quantity=quantity, user=user, note=note)
 
 
 @transaction.atomic
 def stock_write_off(*, product: Product, quantity: int, user: Any = None, note: str = "") -> StockMovement:
     """Damaged, expired or lost stock taken off the books."""
     quantity = _whole(quantity, positive=True)
-    locked = locked_products([product.pk])[product.pk]
-    movement = stock_move(product=locked, kind=MovementKind.WRITE_OFF, quantity=-quantity, user=user, note=note)
-    product.quantity_on_hand = locked.quantity_on_hand
-    return movement
+    return _move_one(product=product, kind=MovementKind.WRITE_OFF, quantity=-quantity, user=user, note=note)
 
 
 @transaction.atomic

@@ -71,3 +71,20 @@ def test_api_advance_and_ready_list(api_as, reception) -> None:
     assert selectors.lab_jobs_ready_for_collection()[0]["patient_id"] == job.patient_id
     bogus = client.post(f"/api/v1/lab-jobs/{job.pk}/advance/", {"status": "shipped"}, format="json")
     assert bogus.status_code == 400 and "status" in bogus.data
+
+
+def test_each_pair_of_lenses_opens_a_lab_job_named_after_the_sale() -> None:
+    rx = SpectaclePrescriptionFactory()
+    staff = UserFactory()
+    frames = [stocked_product(1), stocked_product(1)]
+    lenses = [stocked_product(1, progressive_lens=True), stocked_product(1, progressive_lens=True)]
+    sale = services.sale_create(
+        staff=staff, patient=rx.patient, lines=[{"product": p} for p in (frames[0], lenses[0], frames[1], lenses[1])]
+    )
+    services.sale_complete(sale=sale, user=staff)
+    assert sale.reference.startswith("S-")
+    jobs = list(LabJob.objects.filter(sale=sale).order_by("reference"))
+    assert [(job.reference, job.frame, job.lens) for job in jobs] == [
+        (f"LJ-{sale.reference[2:]}-1", frames[0], lenses[0]),
+        (f"LJ-{sale.reference[2:]}-2", frames[1], lenses[1]),
+    ]

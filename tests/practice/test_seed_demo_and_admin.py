@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from practice import selectors
 from practice.models import (
@@ -45,6 +46,23 @@ def counts() -> dict[str, int]:
     }
 
 
+def sales_with_the_totals_of_their_lines() -> int:
+    """Sales whose stored totals are those of their lines, VAT worked out line by line
+    (PostgreSQL's ROUND takes halves up)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM practice_sale s JOIN (
+                SELECT sale_id, SUM(unit_price * quantity) AS subtotal, SUM(discount) AS discount,
+                       SUM(line_total) AS total, SUM(ROUND(line_total * tax_rate / (100 + tax_rate), 2)) AS tax
+                FROM practice_saleline GROUP BY sale_id
+            ) l ON l.sale_id = s.id
+            WHERE (s.subtotal, s.discount_total, s.total, s.tax_total) = (l.subtotal, l.discount, l.total, l.tax)
+            """
+        )
+        return int(cursor.fetchone()[0])
+
+
 def test_seed_demo_is_idempotent(demo, settings) -> None:
     assert "Demo practice created" in demo and "password" in demo
     first = counts()
@@ -71,6 +89,19 @@ def test_demo_data_is_consistent_and_complete(demo) -> None:
     assert selectors.sales_summary(start=today.replace(year=today.year - 1), end=today, group_by="category") == before
     completed = Sale.objects.filter(status=SaleStatus.COMPLETED).count()
     assert selectors.sales_summary(start=today.replace(year=today.year - 1), end=today)[0]["sales"] == completed
+    assert sales_with_the_totals_of_their_lines() == Sale.objects.count()
+    assert Sale.objects.filter(discount_total__gt=0).exists()
+    for job in LabJob.objects.select_related("sale"):
+        assert job.reference == f"LJ-{job.sale.reference}-1"
+
+
+def test_benchmark_scale_sales_carry_the_totals_of_their_lines(demo) -> None:
+    call_command("seed_demo", stdout=StringIO(), scale=1500, **SMALL)
+    scale_sales = Sale.objects.filter(reference__startswith="SCALE-")
+    assert SaleLine.objects.filter(sale__in=scale_sales).count() >= 1500
+    assert sales_with_the_totals_of_their_lines() == Sale.objects.count()
+    for product in Product.objects.all():
+        assert selectors.stock_ledger_total(product=product) == product.quantity_on_hand >= 0
 
 
 def test_every_admin_page_opens_for_a_manager(demo, manager, admin_as) -> None:
