@@ -27,9 +27,10 @@ def _leave_the_parents_database_pool(**_: Any) -> None:
     from django.db import connections
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    for alias, pool in list(DatabaseWrapper._connection_pools.items()):
+    pools: dict[str, Any] = DatabaseWrapper._connection_pools  # type: ignore[attr-defined]
+    for alias, pool in list(pools.items()):
         _inherited_pools.append(pool)
-        del DatabaseWrapper._connection_pools[alias]
+        del pools[alias]
     for wrapper in connections.all(initialized_only=True):
         if wrapper.connection is not None:
             # psycopg only finishes a connection in the process that opened it, so dropping

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
-import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
