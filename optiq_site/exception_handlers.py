@@ -131,6 +131,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     response = drf_exception_handler(_Answered(error) if error else exc, context)
     if response is not None:
         if error:
+            if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+                response.data["code"] = error.code
             for name, value in error.headers.items():
                 response[name] = value
         return response
