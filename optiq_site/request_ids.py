@@ -52,25 +52,23 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self._acall(request)
-        request_id = _incoming_or_new(request)
-        request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current.set(request_id)
-        try:
-            response: HttpResponseBase = self.get_response(request)
-        finally:
-            _current.reset(token)
-        response[HEADER] = request_id
+        self._start(request)
+        response: HttpResponseBase = self.get_response(request)
+        response[HEADER] = request.request_id  # type: ignore[attr-defined]
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        request_id = _incoming_or_new(request)
-        request.request_id = request_id  # type: ignore[attr-defined]
-        # Not reset: under ASGI each request runs in its own context, and a streamed body that
-        # logs after this returns still belongs to the request.
-        _current.set(request_id)
+        self._start(request)
         response: HttpResponseBase = await self.get_response(request)
-        response[HEADER] = request_id
+        response[HEADER] = request.request_id  # type: ignore[attr-defined]
         return response
+
+    @staticmethod
+    def _start(request: HttpRequest) -> None:
+        request.request_id = _incoming_or_new(request)  # type: ignore[attr-defined]
+        # Not reset when the middleware returns: Django logs an error response after the
+        # middleware chain, and a streamed body after that; the next request sets its own.
+        _current.set(request.request_id)  # type: ignore[attr-defined]
 
 
 class RequestIdLogFilter(logging.Filter):

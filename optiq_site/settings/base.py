@@ -86,7 +86,7 @@ DATABASE_POOL: dict[str, Any] = {
     # How long a request waits for a free connection before it fails (503).
     "timeout": env_float("OPTIQ_DB_POOL_TIMEOUT", 10.0),
     # Connections above min_size idle this long are closed, one per period.
-    "max_idle": env_float("OPTIQ_DB_POOL_MAX_IDLE", 10.0),
+    "max_idle": env_float("OPTIQ_DB_POOL_MAX_IDLE", 5.0),
     # A pool that cannot reconnect gives up this attempt and starts a fresh one on the next
     # request, so a restarted database is found again within seconds (the default is 5 min).
     "reconnect_timeout": 5.0,

@@ -169,3 +169,18 @@ def test_every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept():
     forged = client.get("/healthz", HTTP_X_REQUEST_ID="x\r\nSet-Cookie: a=b")["X-Request-ID"]
     assert "\n" not in forged and "Set-Cookie" not in forged
     assert client.get("/admin/no-such-page/")["X-Request-ID"]
+
+
+def test_the_real_servers_log_lines_name_the_request_id(live_api, tmp_path):
+    import time
+
+    import httpx
+
+    base = live_api()
+    response = httpx.get(f"{base}/api/v1/no-such-thing/", headers={"X-Request-ID": "probe-log-77"}, timeout=10)
+    assert response.status_code == 404 and response.headers["X-Request-ID"] == "probe-log-77"
+    log = tmp_path / "uvicorn-0.log"
+    deadline = time.monotonic() + 10
+    while "[probe-log-77]" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+        time.sleep(0.1)
