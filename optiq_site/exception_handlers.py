@@ -117,7 +117,7 @@ class _Answered(exceptions.APIException):
 
 def _log_unhandled(exc: BaseException, request: HttpRequest | None, request_id: str) -> None:
     where = f"{request.method} {request.path}" if request is not None else "?"
-    logger.error("Unhandled %s in %s (request %s)", type(exc).__name__, where, request_id, exc_info=exc)
+    logger.error("%s in %s (request %s)", type(exc).__name__, where, request_id, exc_info=exc)
 
 
 def _server_error_message(request_id: str) -> str:
@@ -133,6 +133,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if error:
             if isinstance(response.data, dict) and set(response.data) == {"detail"}:
                 response.data["code"] = error.code
+            if error.status >= 500 and isinstance(response.data, dict):
+                response.data["request_id"] = request_id_for(request)
+                if error.status != 503:  # a failing backend, not a busy or restarting one
+                    _log_unhandled(exc, request, response.data["request_id"])
             for name, value in error.headers.items():
                 response[name] = value
         return response
