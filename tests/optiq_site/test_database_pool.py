@@ -79,7 +79,8 @@ def test_a_forked_worker_process_opens_its_own_pool_and_leaves_the_parents_conne
         cursor.execute("SELECT 1")
     pool = connection.pool
     assert pool is not None, "the connection must come from a pool"
-    pool.wait(timeout=10)  # min_size connections open
+    spare = pool.getconn(timeout=10)  # a second connection, left idle in the pool
+    pool.putconn(spare)
     idle = list(pool._pool)
     parents = {connection.connection.info.backend_pid, *(conn.info.backend_pid for conn in idle)}
     assert len(parents) >= 2
