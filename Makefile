@@ -44,7 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 stop:
-	$(BIN)/python -c 'from pathlib import Path; from optiq_site import embedded as e; d = Path("var"); e.valkey_stop(d / "valkey"); e.postgres_stop(d / "pgdata")'
+	$(BIN)/python -c 'from pathlib import Path; from optiq_site import embedded as e; from optiq_site.settings.env import env_path; d = env_path("OPTIQ_DATA_DIR", Path("var")); e.valkey_stop(d / "valkey"); e.postgres_stop(d / "pgdata")'
 
 clean:
 	rm -rf $(VENV) var

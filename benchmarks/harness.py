@@ -20,9 +20,8 @@ def setup_django(data_dir: Path, *, name: str = "optiq_bench") -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["OPTIQ_DATA_DIR"] = str(data_dir)  # before the settings are first imported
     from optiq_site.embedded import postgres_start
-    from optiq_site.settings.base import database_to_url
 
-    os.environ["DATABASE_URL"] = database_to_url(postgres_start(data_dir / "pgdata", temporary=True, name=name))
+    os.environ["DATABASE_URL"] = postgres_start(data_dir / "pgdata", temporary=True, name=name)
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # never used by these scripts
     os.environ["DJANGO_SETTINGS_MODULE"] = "optiq_site.settings.local"
     os.environ["DJANGO_DEBUG"] = "0"

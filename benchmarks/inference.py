@@ -8,8 +8,8 @@ medians of generated tokens per second and time to first token. Then total throu
 
     .venv/bin/python benchmarks/inference.py [--rounds 3] [--max-tokens 48]
 
-Runs on a private embedded PostgreSQL + Valkey (the test settings); the model is the default
-Gemma 3 270M Q4_K_M from its pip package.
+Runs on a private embedded PostgreSQL + Valkey, started here and read through the test
+settings; the model is the default Gemma 3 270M Q4_K_M from its pip package.
 """
 
 from __future__ import annotations
@@ -174,6 +174,10 @@ def main() -> None:
 
     import django
 
+    if not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")):
+        from optiq_site.embedded import test_services_start
+
+        os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"] = test_services_start()
     django.setup()
     import httpx
     from django.core.management import call_command

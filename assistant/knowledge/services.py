@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from assistant.knowledge.chunking import chunk_document, parse_front_matter
+from assistant.knowledge.errors import KnowledgeDocumentInvalid
 from assistant.llm.embeddings import count_tokens, embed_texts
 from assistant.models import Chunk, KnowledgeDocument
 
@@ -52,7 +53,7 @@ def knowledge_document_ingest(
     category = category or (parsed.category if parsed else "")
     slug = slugify(slug or title)[:200]
     if not slug:
-        raise ValueError("slug: a document needs a slug or a title to derive one from")
+        raise KnowledgeDocumentInvalid({"slug": "A document needs a slug or a title to derive one from."})
     digest = content_hash(f"{title}\n{category}\n{content}")
     lookup = {"product_id": product_id} if product_id is not None else {"slug": slug}
     document = KnowledgeDocument.objects.select_for_update().filter(**lookup).first()

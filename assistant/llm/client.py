@@ -26,7 +26,13 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from assistant.llm import external, streams
-from assistant.llm.errors import BackendError, InferenceError, ModelNotFound, NoWorkerAvailable
+from assistant.llm.errors import (
+    BackendError,
+    InferenceError,
+    InferenceRequestRejected,
+    ModelNotFound,
+    NoWorkerAvailable,
+)
 from assistant.monitoring import metrics
 
 
@@ -139,7 +145,7 @@ def _raise_error(message: dict[str, Any]) -> None:
     if status == 404:
         raise ModelNotFound(text)
     if status == 400:
-        raise ValueError(text)
+        raise InferenceRequestRejected(text, code=message.get("code"))
     raise BackendError(text)
 
 

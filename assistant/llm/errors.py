@@ -15,6 +15,20 @@ class ModelNotFound(InferenceError):
     code = "model_not_found"
 
 
+class InferenceRequestRejected(InferenceError, ValueError):
+    """The worker refused the request as given, e.g. a prompt longer than the context (400).
+
+    Also a ValueError, which is what callers caught before this error had a name."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
 class NoWorkerAvailable(InferenceError):
     """No inference worker took the request in time (503 with Retry-After)."""
 

@@ -1,16 +1,24 @@
 """Prometheus metrics of the inference path, per model.
 
-Recorded in the web process (which sees queue wait, first token and the end of every request);
+Recorded in the web processes (which see queue wait, first token and the end of every request);
 the inference workers' loaded models and busy state are read from Redis at scrape time.
-With several web processes, set PROMETHEUS_MULTIPROC_DIR as prometheus_client documents.
+
+With PROMETHEUS_MULTIPROC_DIR set (the runner, the Docker image and the test servers set it),
+every web process writes its values to files there and a scrape adds up all of them
+(prometheus_client's multi-process mode), so /metrics is the same whichever process answers.
+The directory must be empty when the server starts. A Gauge defined here needs a
+`multiprocess_mode` ("livesum", "max", ...) saying how processes combine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -76,3 +84,31 @@ class WorkerCollector(Collector):
 _collector = WorkerCollector()
 with contextlib.suppress(ValueError):  # already registered (module reloaded)
     REGISTRY.register(_collector)
+
+_METRIC_FILE_PID = re.compile(r"_(\d+)\.db$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What /metrics serves: this process's registry, or every web process's in multi-process mode."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return REGISTRY
+    # Web workers that exited (a restart, a crash) leave their files: their counters still
+    # count, their live gauges must go.
+    for pid in {int(m.group(1)) for f in Path(directory).glob("*.db") if (m := _METRIC_FILE_PID.search(f.name))}:
+        if not _process_alive(pid):
+            multiprocess.mark_process_dead(pid, directory)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    registry.register(_collector)
+    return registry

@@ -9,4 +9,4 @@ from assistant.monitoring import metrics
 
 
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(metrics.scrape_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
+import dj_database_url
 from kombu import Queue
 
 from .env import env_bool, env_float, env_int, env_list, env_path, env_str
@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "optiq_site.request_ids.RequestIdMiddleware",
+    "optiq_site.exception_handlers.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,38 +74,62 @@ TEMPLATES = [
 ]
 
 
-def database_from_url(url: str, *, conn_max_age: int = 60) -> dict[str, Any]:
-    """Django settings for a postgres:// URL; ``?host=/dir`` selects a Unix socket."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
-        from django.core.exceptions import ImproperlyConfigured
+# --- Database: one PostgreSQL (with pgvector) from a URL, through Django's psycopg pool ------
+# Under ASGI, persistent connections (CONN_MAX_AGE) leave one open connection per executor
+# thread; the pool bounds them. Every process has its own pool: the web server's size is the
+# default here, and the runner and docker/compose.yaml give workers a smaller one. Budget:
+# web processes x OPTIQ_DB_POOL_MAX + worker processes x theirs + headroom <= max_connections.
+DATABASE_POOL_ENABLED = env_bool("OPTIQ_DB_POOL", True)
+DATABASE_POOL: dict[str, Any] = {
+    "min_size": env_int("OPTIQ_DB_POOL_MIN", 2),
+    "max_size": env_int("OPTIQ_DB_POOL_MAX", 16),
+    # How long a request waits for a free connection before it fails (503).
+    "timeout": env_float("OPTIQ_DB_POOL_TIMEOUT", 10.0),
+    # Connections above min_size idle this long are closed, one per period.
+    "max_idle": env_float("OPTIQ_DB_POOL_MAX_IDLE", 5.0),
+    # A pool that cannot reconnect gives up this attempt and starts a fresh one on the next
+    # request, so a restarted database is found again within seconds (the default is 5 min).
+    "reconnect_timeout": 5.0,
+    "name": "optiq",
+}
 
-        raise ImproperlyConfigured(
-            f"DATABASE_URL must be a postgresql:// URL (OptiQ needs PostgreSQL with pgvector); got scheme {parsed.scheme!r}."
+
+def database_settings(url: str) -> dict[str, Any]:
+    """Django settings for a postgresql:// URL (dj-database-url), pooled, with health checks.
+
+    ``postgresql://user@/name?host=/socket/dir`` reaches a server over its Unix socket, as
+    the embedded one is.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    scheme = url.split("://", 1)[0] if "://" in url else url[:20]
+    refusal = f"DATABASE_URL must be a postgresql:// URL (OptiQ needs PostgreSQL with pgvector); got scheme {scheme!r}."
+    try:
+        parsed = dj_database_url.parse(
+            url,
+            conn_max_age=0,
+            conn_health_checks=True,
+            disable_server_side_cursors=not env_bool("OPTIQ_DB_SERVER_SIDE_CURSORS", True),
         )
-    query = parse_qs(parsed.query)
-    host = query.pop("host", [parsed.hostname or ""])[0]
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")) or "optiq",
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": host,
-        "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": conn_max_age,
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {key: values[0] for key, values in query.items()},
-    }
-
-
-def database_to_url(db: dict[str, Any]) -> str:
-    """The inverse of database_from_url, used to hand an embedded database to child processes."""
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    host = db.get("HOST") or ""
-    if host.startswith("/"):
-        return f"postgresql://{auth}@/{db['NAME']}?host={host}"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgresql://{auth}@{host}{port}/{db['NAME']}"
+    except dj_database_url.UnknownSchemeError:
+        raise ImproperlyConfigured(refusal) from None
+    except dj_database_url.ParseError:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not a valid URL; expected postgresql://user:password@host:5432/name."
+        ) from None
+    db: dict[str, Any] = dict(parsed)
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(refusal)
+    options: dict[str, Any] = dict(db.get("OPTIONS") or {})
+    if not db["HOST"] and options.get("host"):  # ?host=/socket/dir
+        db["HOST"] = str(options.pop("host"))
+    db["PORT"] = str(db["PORT"] or "")
+    db["NAME"] = db["NAME"] or "optiq"
+    options.setdefault("connect_timeout", env_int("OPTIQ_DB_CONNECT_TIMEOUT", 5))
+    if DATABASE_POOL_ENABLED:
+        options["pool"] = dict(DATABASE_POOL)
+    db["OPTIONS"] = options
+    return db
 
 
 # DATABASES and REDIS_URL are set by local/test/production.
@@ -145,6 +171,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -196,6 +223,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 
 # --- OptiQ ---------------------------------------------------------------------------------
+# Socket timeout for talking to the broker from the web side (readiness, publishing): a hung
+# broker is reported in seconds instead of blocking a request.
+OPTIQ_BROKER_TIMEOUT_S = env_float("OPTIQ_BROKER_TIMEOUT_S", 2.0)
+# /readyz answers within this long whatever is down; a check still running then is reported as failing.
+OPTIQ_READINESS_TIMEOUT_S = env_float("OPTIQ_READINESS_TIMEOUT_S", 1.5)
 # How long a request may wait for a free inference worker before it gets 503 + Retry-After.
 OPTIQ_INFERENCE_QUEUE_TIMEOUT = env_float("OPTIQ_INFERENCE_QUEUE_TIMEOUT", 30.0)
 OPTIQ_LLM_THREADS = env_int("OPTIQ_LLM_THREADS", 0)  # 0: llama.cpp's default
@@ -221,8 +253,9 @@ OPTIQ_READINESS_CHECKS = ["assistant.monitoring.readiness.check_active_model"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "optiq_site.request_ids.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("OPTIQ_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import database_from_url
+from .base import database_settings
 from .env import env_bool, env_int, env_str
 
 DEBUG = False
@@ -19,7 +19,7 @@ if not _secret or _secret.startswith("optiq-insecure"):
     )
 SECRET_KEY = _secret
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", required=True) or "")}
+DATABASES = {"default": database_settings(env_str("DATABASE_URL", required=True) or "")}
 REDIS_URL = env_str("REDIS_URL", required=True) or ""
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 

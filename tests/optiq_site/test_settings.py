@@ -5,7 +5,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from optiq_site.settings.base import ROOT_URLCONF, database_from_url, database_to_url
+from optiq_site.settings.base import ROOT_URLCONF, database_settings
 from optiq_site.settings.env import env_bool, env_int
 
 
@@ -44,17 +44,38 @@ def test_production_starts_with_secret_and_services():
     assert ROOT_URLCONF == "optiq_site.urls"
 
 
-def test_database_url_round_trips_a_unix_socket_and_a_tcp_host():
-    socket_db = database_from_url("postgresql://postgres@/optiq?host=/tmp/pg")
+def test_a_unix_socket_url_reaches_the_socket_directory_and_a_tcp_url_its_host():
+    socket_db = database_settings("postgresql://postgres@/optiq?host=/tmp/pg")
     assert (socket_db["HOST"], socket_db["NAME"], socket_db["USER"]) == ("/tmp/pg", "optiq", "postgres")
-    assert database_from_url(database_to_url(socket_db))["HOST"] == "/tmp/pg"
-    tcp = database_from_url("postgres://u:s%40cret@db.example:5433/practice")
+    assert "host" not in socket_db["OPTIONS"]
+    tcp = database_settings("postgres://u:s%40cret@db.example:5433/practice?sslmode=require")
     assert (tcp["HOST"], tcp["PORT"], tcp["PASSWORD"], tcp["NAME"]) == ("db.example", "5433", "s@cret", "practice")
+    assert tcp["OPTIONS"]["sslmode"] == "require"
 
 
-def test_a_non_postgres_database_url_is_refused_with_the_reason():
+def test_database_connections_are_pooled_with_health_checks_and_no_persistent_connections():
+    db = database_settings("postgresql://u:p@db/optiq")
+    assert db["CONN_MAX_AGE"] == 0
+    assert db["CONN_HEALTH_CHECKS"] is True  # Django then gives the pool ConnectionPool.check_connection
+    pool = db["OPTIONS"]["pool"]
+    assert pool["min_size"] <= pool["max_size"]
+    assert pool["timeout"] > 0 and pool["max_idle"] > 0
+
+
+def test_pool_sizes_come_from_the_environment():
+    code = (
+        "from optiq_site.settings.base import database_settings; "
+        "print(database_settings('postgresql://u@db/optiq')['OPTIONS']['pool'])"
+    )
+    env = {**os.environ, "OPTIQ_DB_POOL_MIN": "0", "OPTIQ_DB_POOL_MAX": "3", "OPTIQ_DB_POOL_TIMEOUT": "4"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "'min_size': 0" in out and "'max_size': 3" in out and "'timeout': 4.0" in out
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@db/optiq", "sqlite:///optiq.db", "mongodb://db/optiq"])
+def test_a_non_postgres_database_url_is_refused_with_the_reason(url):
     with pytest.raises(ImproperlyConfigured, match="PostgreSQL with pgvector"):
-        database_from_url("mysql://u:p@db/optiq")
+        database_settings(url)
 
 
 def test_malformed_environment_values_name_the_variable(monkeypatch):
