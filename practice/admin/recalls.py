@@ -37,7 +37,6 @@ class DueFilter(admin.SimpleListFilter):
 
 @admin.register(Recall)
 class RecallAdmin(PatientAuditMixin, admin.ModelAdmin):
-    audit_patient = staticmethod(lambda obj: obj.patient)
     list_display = ["patient", "phone", "kind", "due_date", "overdue", "status", "last_contacted_at"]
     list_select_related = ["patient"]
     list_filter = [DueFilter, "kind", "status", ("due_date", admin.DateFieldListFilter)]

@@ -105,6 +105,9 @@ class RecallFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(
+        method="touching_patient", label="Events that touched this patient (lists and searches that showed them too)"
+    )
     after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
     actor = django_filters.CharFilter(field_name="actor_username")
@@ -112,3 +115,8 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["patient", "action", "actor", "after", "before"]
+
+    def touching_patient(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset & selectors.audit_events_for_patient(patient_id=int(value))

@@ -408,6 +408,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "action",
             "patient",
             "patient_name",
+            "patient_ids",
+            "patient_ids_truncated",
             "target_type",
             "target_id",
             "target_repr",
