@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -27,6 +27,10 @@ from practice.services import (
 )
 
 from .common import PatientAuditMixin, ReadOnlyMixin, export_csv
+
+
+class _NothingSaved(Exception):
+    """A line or payment broke a rule while the admin saved a sale: the whole save is undone."""
 
 
 def _errors(exc: ValidationError | PermissionDenied) -> str:
@@ -285,10 +289,19 @@ class SaleAdmin(PatientAuditMixin, admin.ModelAdmin):
             else:
                 super().save_formset(request, form, formset, change)
         except (ValidationError, PermissionDenied) as exc:
-            # The whole admin save is one transaction: undo it and say why.
-            transaction.set_rollback(True)
-            self.message_user(request, f"Nothing was saved: {_errors(exc)}", messages.ERROR)
+            raise _NothingSaved(_errors(exc)) from exc
         sale.refresh_from_db()
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _NothingSaved as exc:
+            # Raised inside the admin's transaction for the whole save, so the sale, its lines
+            # and its payments are all rolled back; the message outlives it (kept in a cookie or the session).
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def response_change(self, request: HttpRequest, obj: Sale) -> HttpResponse:
         for button, service, verb in (
