@@ -315,6 +315,7 @@ class SaleAdmin(PatientAuditMixin, admin.ModelAdmin):
                 except (ValidationError, PermissionDenied) as exc:
                     self.message_user(request, f"Sale {obj.reference} was not {verb}: {_errors(exc)}", messages.ERROR)
                 else:
+                    self._audit(request, "change", obj, step=verb)
                     jobs = obj.lab_jobs.count()
                     extra = f" {jobs} lab job(s) ordered." if verb == "completed" and jobs else ""
                     self.message_user(request, f"Sale {obj.reference} {verb}.{extra}", messages.SUCCESS)
@@ -345,6 +346,7 @@ class SaleAdmin(PatientAuditMixin, admin.ModelAdmin):
         for sale in queryset.order_by("pk"):
             try:
                 service(sale=sale, user=request.user)
+                self._audit(request, "change", sale, step=verb)
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"{sale.reference} not {verb}: {_errors(exc)}", messages.ERROR)

