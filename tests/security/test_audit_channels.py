@@ -263,6 +263,28 @@ def test_api_lists_name_the_patients_not_the_rows(reception, api_as) -> None:
     assert rx.pk not in AuditEvent.objects.get(detail__model="practice.SpectaclePrescription").patient_ids
 
 
+@pytest.mark.parametrize("role", ["reception", "clinician", "manager"])
+def test_the_browsable_api_lists_no_patient_in_its_forms(role, request, api_as) -> None:
+    user = request.getfixturevalue(role)
+    bystanders = [PatientFactory(last_name=name) for name in ("Quenby", "Ravenscroft", "Stallworthy")]
+    recall = RecallFactory()
+    rx = SpectaclePrescriptionFactory(patient=recall.patient)
+    client = api_as(user)
+    for url in (
+        "/api/v1/recalls/",
+        f"/api/v1/recalls/{recall.pk}/",
+        "/api/v1/lab-jobs/",
+        "/api/v1/sales/",
+        "/api/v1/spectacle-prescriptions/",
+        f"/api/v1/spectacle-prescriptions/{rx.pk}/",
+        "/api/v1/contact-lens-prescriptions/",
+    ):
+        page = client.get(url, HTTP_ACCEPT="text/html")
+        assert page.status_code == 200 and page["Content-Type"].startswith("text/html"), url
+        for patient in bystanders:  # on no page's results: filter and edit forms must not list them
+            assert patient.last_name not in page.content.decode(), (url, patient.last_name)
+
+
 # --- who looked at patient X ------------------------------------------------------------------
 
 
