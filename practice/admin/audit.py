@@ -50,7 +50,7 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "actor_username",
         "action",
         "patients",
-        "target_type",
+        "channel",
         "target_repr",
         "ip",
     ]
@@ -86,6 +86,13 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
             else len(obj.patient_ids)
         )
         return f"{count} patient{'s' if count != 1 else ''} shown" if count else ""
+
+    @admin.display(description="where")
+    def channel(self, obj: AuditEvent) -> str:
+        # e.g. "admin · autocomplete · practice.sale.patient" or "api · practice.LabJob".
+        detail = obj.detail if isinstance(obj.detail, dict) else {}
+        parts = [detail.get("via"), detail.get("page"), detail.get("field") or detail.get("model") or obj.target_type]
+        return " · ".join(str(part) for part in parts if part)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         found, use_distinct = super().get_search_results(request, queryset, search_term)

@@ -306,6 +306,8 @@ def test_a_patients_audit_history_includes_the_lists_that_showed_them(reception,
     page = admin_as(manager).get("/admin/practice/auditevent/", {"patient": patient.pk})
     assert page.status_code == 200
     assert {e.pk for e in page.context["cl"].result_list} == shown
+    for where in ("admin · changelist · practice.Patient", "admin · autocomplete · practice.sale.patient"):
+        assert where in page.content.decode()
     by_name = admin_as(manager).get("/admin/practice/auditevent/", {"q": "Thistlewood"})
     assert shown <= {e.pk for e in by_name.context["cl"].result_list}
 
