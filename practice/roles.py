@@ -4,7 +4,8 @@
   prescriptions but cannot write or change them; no cost prices, no reports.
 - clinician (optometrist or dispensing optician): everything reception does, plus prescriptions
   and lab jobs.
-- manager: all practice data, cost prices, reports and the audit trail; reviews training data.
+- manager: all practice data, cost prices, reports and the audit trail; refunds, voids, prices
+  other than the list price and discounts above OPTIQ_DISCOUNT_LIMIT_PERCENT; reviews training data.
 - ml_admin: the assistant's models and training (only they start training jobs).
 
 sync_role_permissions runs after every migrate (post_migrate). It only adds: a permission a
@@ -25,6 +26,12 @@ VIEW_COST_PRICE = "practice.view_cost_price"
 VIEW_REPORTS = "practice.view_reports"
 VIEW_AUDIT_EVENT = "practice.view_audit_event"
 RECEIVE_STOCK = "practice.receive_stock"
+REFUND_SALE = "practice.refund_sale"
+VOID_SALE = "practice.void_sale"
+OVERRIDE_SALE_PRICE = "practice.override_sale_price"
+GIVE_LARGE_DISCOUNT = "practice.give_large_discount"
+# Granted to managers by migration 0004 as well as here (see sync_role_permissions).
+SALE_MANAGER_PERMISSIONS = [REFUND_SALE, VOID_SALE, OVERRIDE_SALE_PRICE, GIVE_LARGE_DISCOUNT]
 
 
 def _crud(model: str, *verbs: str) -> list[str]:
@@ -79,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         VIEW_REPORTS,
         VIEW_AUDIT_EVENT,
         RECEIVE_STOCK,
+        *SALE_MANAGER_PERMISSIONS,
         "assistant.view_modelversion",
         "assistant.change_knowledgedocument",
         "assistant.add_knowledgedocument",

@@ -21,6 +21,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from practice.models import (
+    AuditEvent,
     Category,
     LabJob,
     LabJobStatus,
@@ -369,6 +370,23 @@ def lab_jobs_ready_for_collection() -> list[dict]:
     ]
 
 
+def lab_jobs_ready_count() -> int:
+    """How many pairs of glasses are waiting for collection (no patient named)."""
+    return LabJob.objects.filter(status=LabJobStatus.READY).count()
+
+
 def stock_ledger_total(*, product: Product) -> int:
     """The quantity the ledger adds up to (equal to ``product.quantity_on_hand``)."""
     return int(product.stock_movements.aggregate(total=Sum("quantity"))["total"] or 0)
+
+
+def audit_events_for_patient(*, patient_id: int) -> QuerySet[AuditEvent]:
+    """Every audit event that touched one patient: reads and changes of their record, and the
+    lists, searches, exports and lookups that showed them among others, newest first."""
+    return AuditEvent.objects.filter(Q(patient_id=patient_id) | Q(patient_ids__contains=[patient_id]))
+
+
+def audit_events_for_patients(*, patient_ids: Iterable[int]) -> QuerySet[AuditEvent]:
+    """Every audit event that touched any of ``patient_ids`` (for a search by a patient's name)."""
+    ids = list(patient_ids)
+    return AuditEvent.objects.filter(Q(patient_id__in=ids) | Q(patient_ids__overlap=ids))

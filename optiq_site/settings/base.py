@@ -240,6 +240,10 @@ OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
 OPTIQ_TRAINING_STALE_AFTER_S = env_int("OPTIQ_TRAINING_STALE_AFTER_S", 300)
 OPTIQ_TRAINING_PROGRESS_INTERVAL = env_float("OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0)  # seconds between progress writes
 
+# --- Practice: sales ---
+# A discount above this percentage of a line needs practice.give_large_discount (managers).
+OPTIQ_DISCOUNT_LIMIT_PERCENT = env_float("OPTIQ_DISCOUNT_LIMIT_PERCENT", 10.0)
+
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).
 OPTIQ_BOOTSTRAP_COMMANDS: list[tuple[str, dict[str, Any]]] = [

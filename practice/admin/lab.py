@@ -19,7 +19,6 @@ from .common import PatientAuditMixin, export_csv
 class LabJobAdmin(PatientAuditMixin, admin.ModelAdmin):
     """Status changes only through the actions, which follow the lab-job rules."""
 
-    audit_patient = staticmethod(lambda obj: obj.patient)
     list_display = [
         "reference",
         "patient",

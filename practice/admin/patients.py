@@ -7,11 +7,13 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from practice import selectors
 from practice.models import ContactLensPrescription, Patient, Recall, Sale, SpectaclePrescription
+from practice.roles import VIEW_AUDIT_EVENT
 
 from .common import PatientAuditMixin, ReadOnlyMixin, export_csv
 
@@ -136,7 +138,7 @@ class SaleInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(PatientAuditMixin, admin.ModelAdmin):
-    audit_patient = staticmethod(lambda obj: obj)
+    patient_field = None
     list_display = ["last_name", "first_name", "dob", "phone", "email", "latest_prescription", "updated_at"]
     list_display_links = ["last_name", "first_name"]
     search_fields = ["first_name", "last_name", "phone", "phone_digits", "email", "postcode"]
@@ -153,6 +155,22 @@ class PatientAdmin(PatientAuditMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["created_at", "updated_at", "prescription_history"]
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 80})}}
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and request.user.has_perm(VIEW_AUDIT_EVENT):
+            fieldsets.append(("Audit", {"fields": ["audit_trail"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "audit_trail"]
+
+    @admin.display(description="who looked at this record")
+    def audit_trail(self, obj: Patient) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:practice_auditevent_changelist") + f"?patient={obj.pk}"
+        return format_html('<a href="{}">Audit trail: every read, list, search and change</a>', url)
 
     @admin.display(description="history (latest first)")
     def prescription_history(self, obj: Patient) -> str:
@@ -228,7 +246,6 @@ class PatientAdmin(PatientAuditMixin, admin.ModelAdmin):
 
 @admin.register(SpectaclePrescription)
 class SpectaclePrescriptionAdmin(PatientAuditMixin, RenderedMixin, admin.ModelAdmin):
-    audit_patient = staticmethod(lambda obj: obj.patient)
     list_display = ["patient", "issue_date", "rendered", "expiry_date", "prescriber"]
     list_select_related = ["patient", "issued_by"]
     search_fields = ["patient__first_name", "patient__last_name", "prescriber_name"]
@@ -239,6 +256,9 @@ class SpectaclePrescriptionAdmin(PatientAuditMixin, RenderedMixin, admin.ModelAd
     readonly_fields = ["rendered"]
     actions = [export_csv]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("patient")
+
     @admin.display(description="issued by")
     def prescriber(self, obj: SpectaclePrescription) -> str:
         return obj.prescriber_name or (
@@ -248,7 +268,6 @@ class SpectaclePrescriptionAdmin(PatientAuditMixin, RenderedMixin, admin.ModelAd
 
 @admin.register(ContactLensPrescription)
 class ContactLensPrescriptionAdmin(PatientAuditMixin, RenderedMixin, admin.ModelAdmin):
-    audit_patient = staticmethod(lambda obj: obj.patient)
     list_display = ["patient", "issue_date", "rendered", "expiry_date", "replacement"]
     list_select_related = ["patient"]
     search_fields = ["patient__first_name", "patient__last_name", "brand"]
@@ -257,3 +276,6 @@ class ContactLensPrescriptionAdmin(PatientAuditMixin, RenderedMixin, admin.Model
     fieldsets = contact_lens_fieldsets(with_patient=True)
     readonly_fields = ["rendered"]
     actions = [export_csv]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("patient")

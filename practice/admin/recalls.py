@@ -37,7 +37,6 @@ class DueFilter(admin.SimpleListFilter):
 
 @admin.register(Recall)
 class RecallAdmin(PatientAuditMixin, admin.ModelAdmin):
-    audit_patient = staticmethod(lambda obj: obj.patient)
     list_display = ["patient", "phone", "kind", "due_date", "overdue", "status", "last_contacted_at"]
     list_select_related = ["patient"]
     list_filter = [DueFilter, "kind", "status", ("due_date", admin.DateFieldListFilter)]
@@ -56,10 +55,13 @@ class RecallAdmin(PatientAuditMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark as booked", permissions=["change"])
     def mark_booked(self, request: HttpRequest, queryset: QuerySet[Recall]) -> None:
-        for recall in queryset:
-            recall_set_status(recall=recall, status=RecallStatus.BOOKED)
+        self._set_status(request, queryset, RecallStatus.BOOKED)
 
     @admin.action(description="Mark as done", permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: QuerySet[Recall]) -> None:
-        for recall in queryset:
-            recall_set_status(recall=recall, status=RecallStatus.DONE)
+        self._set_status(request, queryset, RecallStatus.DONE)
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Recall], status: str) -> None:
+        for recall in queryset.select_related("patient"):
+            recall_set_status(recall=recall, status=status)
+            self._audit(request, "change", recall, status=status)

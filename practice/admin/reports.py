@@ -48,6 +48,7 @@ class SalesReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "low_stock_count": len(low),
             "recalls_overdue": len(selectors.recalls_due(on=today, overdue_only=True)),
             "recalls_due": len(selectors.recalls_due(on=today)),
-            "ready": selectors.lab_jobs_ready_for_collection(),
+            # A count, not the list: the report names no patient (the lab jobs page does, audited).
+            "ready_count": selectors.lab_jobs_ready_count(),
         }
         return TemplateResponse(request, "admin/practice/salesdaysummary/report.html", context)

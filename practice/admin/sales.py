@@ -6,20 +6,39 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from practice.models import LabJob, Payment, Sale, SaleLine, SaleStatus
-from practice.services import sale_complete, sale_create, sale_line_add, sale_line_remove, sale_payment_add, sale_refund
+from practice.roles import REFUND_SALE, VOID_SALE
+from practice.services import (
+    sale_complete,
+    sale_create,
+    sale_line_add,
+    sale_line_remove,
+    sale_payment_add,
+    sale_refund,
+    sale_update,
+    sale_void,
+)
 
-from .common import ReadOnlyMixin, export_csv
+from .common import PatientAuditMixin, ReadOnlyMixin, export_csv
 
 
-def _errors(exc: ValidationError) -> str:
+class _NothingSaved(Exception):
+    """A line or payment broke a rule while the admin saved a sale: the whole save is undone."""
+
+
+def _errors(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, PermissionDenied):
+        reason = exc.args[0] if exc.args else "Not permitted."
+        if isinstance(reason, dict):
+            return "; ".join(f"{field}: {m}" for field, ms in reason.items() for m in ms)
+        return str(reason)
     if hasattr(exc, "error_dict"):
         return "; ".join(f"{field}: {m}" for field, ms in exc.message_dict.items() for m in ms)
     return "; ".join(exc.messages)
@@ -135,7 +154,7 @@ class LabJobInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(admin.ModelAdmin):
+class SaleAdmin(PatientAuditMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "created_at",
@@ -153,7 +172,7 @@ class SaleAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ["patient", "prescription"]
     inlines = [SaleLineInline, PaymentInline, LabJobInline]
-    actions = [export_csv, "complete_sales", "refund_sales"]
+    actions = [export_csv, "complete_sales", "refund_sales", "void_sales"]
     change_form_template = "admin/practice/sale/change_form.html"
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 80})}}
     fieldsets = [
@@ -200,20 +219,34 @@ class SaleAdmin(admin.ModelAdmin):
             field.help_text = "Blank: the patient's latest prescription is used for spectacle lenses."
         return field
 
-    def save_model(self, request: HttpRequest, obj: Sale, form: Any, change: bool) -> None:
-        if change:
-            obj.save(
-                update_fields=["patient", "prescription", "notes"] if obj.status == SaleStatus.DRAFT else ["notes"]
-            )
-            return
-        sale = sale_create(
-            staff=request.user,
-            patient=form.cleaned_data.get("patient"),
-            prescription=form.cleaned_data.get("prescription"),
-            notes=form.cleaned_data.get("notes", ""),
+    def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(REFUND_SALE)
+
+    def has_void_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(VOID_SALE)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any) -> Any:
+        context.update(
+            has_refund_permission=self.has_refund_permission(request),
+            has_void_permission=self.has_void_permission(request),
         )
-        obj.pk, obj.reference, obj.created_at, obj.staff = sale.pk, sale.reference, sale.created_at, sale.staff
-        obj._state.adding = False
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Sale, form: Any, change: bool) -> None:
+        # The form has already run Sale.clean (the prescription is the patient's own); the
+        # services hold the rules again for every other path.
+        if change:
+            sale_update(sale=obj, patient=obj.patient, prescription=obj.prescription, notes=obj.notes)
+        else:
+            sale = sale_create(
+                staff=request.user,
+                patient=form.cleaned_data.get("patient"),
+                prescription=form.cleaned_data.get("prescription"),
+                notes=form.cleaned_data.get("notes", ""),
+            )
+            obj.pk, obj.reference, obj.created_at, obj.staff = sale.pk, sale.reference, sale.created_at, sale.staff
+            obj._state.adding = False
+        self._audit(request, "change" if change else "create", obj, fields=sorted(form.changed_data))
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         sale: Sale = form.instance
@@ -234,6 +267,7 @@ class SaleAdmin(admin.ModelAdmin):
                     data = line_form.cleaned_data
                     line = sale_line_add(
                         sale=sale,
+                        user=request.user,
                         product=data["product"],
                         quantity=data["quantity"],
                         unit_price=data.get("unit_price"),
@@ -254,20 +288,34 @@ class SaleAdmin(admin.ModelAdmin):
                     )
             else:
                 super().save_formset(request, form, formset, change)
-        except ValidationError as exc:
-            # The whole admin save is one transaction: undo it and say why.
-            transaction.set_rollback(True)
-            self.message_user(request, f"Nothing was saved: {_errors(exc)}", messages.ERROR)
+        except (ValidationError, PermissionDenied) as exc:
+            raise _NothingSaved(_errors(exc)) from exc
         sale.refresh_from_db()
 
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _NothingSaved as exc:
+            # Raised inside the admin's transaction for the whole save, so the sale, its lines
+            # and its payments are all rolled back; the message outlives it (kept in a cookie or the session).
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def response_change(self, request: HttpRequest, obj: Sale) -> HttpResponse:
-        for button, service, verb in (("_complete", sale_complete, "completed"), ("_refund", sale_refund, "refunded")):
+        for button, service, verb in (
+            ("_complete", sale_complete, "completed"),
+            ("_refund", sale_refund, "refunded"),
+            ("_void", sale_void, "voided"),
+        ):
             if button in request.POST:
                 try:
                     service(sale=obj, user=request.user)
-                except ValidationError as exc:
+                except (ValidationError, PermissionDenied) as exc:
                     self.message_user(request, f"Sale {obj.reference} was not {verb}: {_errors(exc)}", messages.ERROR)
                 else:
+                    self._audit(request, "change", obj, step=verb)
                     jobs = obj.lab_jobs.count()
                     extra = f" {jobs} lab job(s) ordered." if verb == "completed" and jobs else ""
                     self.message_user(request, f"Sale {obj.reference} {verb}.{extra}", messages.SUCCESS)
@@ -285,17 +333,22 @@ class SaleAdmin(admin.ModelAdmin):
     def complete_sales(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
         self._run(request, queryset, sale_complete, "completed")
 
-    @admin.action(description="Refund selected completed sales (returns stock)", permissions=["change"])
+    @admin.action(description="Refund selected completed sales (returns stock)", permissions=["refund"])
     def refund_sales(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
         self._run(request, queryset, sale_refund, "refunded")
+
+    @admin.action(description="Void selected draft sales (hands back deposits)", permissions=["void"])
+    def void_sales(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
+        self._run(request, queryset, sale_void, "voided")
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Sale], service: Any, verb: str) -> None:
         done = 0
         for sale in queryset.order_by("pk"):
             try:
                 service(sale=sale, user=request.user)
+                self._audit(request, "change", sale, step=verb)
                 done += 1
-            except ValidationError as exc:
+            except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"{sale.reference} not {verb}: {_errors(exc)}", messages.ERROR)
         if done:
             self.message_user(request, f"{done} sale(s) {verb}.", messages.SUCCESS)

@@ -38,7 +38,14 @@ class PatientFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=[p.pk for p in found])
 
 
+def _patient_filter() -> django_filters.NumberFilter:
+    # By id, not a choice of patients: the browsable API would render a choice as a list of
+    # every patient's name and date of birth.
+    return django_filters.NumberFilter(field_name="patient", label="Patient id")
+
+
 class PrescriptionFilter(django_filters.FilterSet):
+    patient = _patient_filter()
     issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
     issued_before = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
 
@@ -81,6 +88,7 @@ class StockMovementFilter(django_filters.FilterSet):
 
 
 class SaleFilter(django_filters.FilterSet):
+    patient = _patient_filter()
     date_after = django_filters.DateFilter(field_name="sale_date", lookup_expr="gte")
     date_before = django_filters.DateFilter(field_name="sale_date", lookup_expr="lte")
 
@@ -90,12 +98,15 @@ class SaleFilter(django_filters.FilterSet):
 
 
 class LabJobFilter(django_filters.FilterSet):
+    patient = _patient_filter()
+
     class Meta:
         model = LabJob
         fields = ["status", "patient", "sale", "lab_name"]
 
 
 class RecallFilter(django_filters.FilterSet):
+    patient = _patient_filter()
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
 
@@ -105,6 +116,9 @@ class RecallFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(
+        method="touching_patient", label="Events that touched this patient (lists and searches that showed them too)"
+    )
     after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
     actor = django_filters.CharFilter(field_name="actor_username")
@@ -112,3 +126,8 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["patient", "action", "actor", "after", "before"]
+
+    def touching_patient(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset & selectors.audit_events_for_patient(patient_id=int(value))

@@ -31,6 +31,10 @@ from practice.models import (
 from practice.selectors import cost_visibility
 from practice.services.catalogue import PRODUCT_FIELDS
 
+# A patient (or prescription) is given by id: as a choice, the browsable API's forms would list
+# every patient's name and date of birth to whoever opens them.
+BY_ID: dict[str, Any] = {"style": {"base_template": "input.html"}}
+
 QUANTITY_ERRORS: dict[str, Any] = {
     "min_value": "Quantity must be at least 1.",
     "invalid": "Quantity must be a whole number.",
@@ -96,6 +100,7 @@ class SpectaclePrescriptionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
+            "patient": BY_ID,
             "right_cylinder": {"help_text": "Minus or plus cylinder; plus is transposed and stored as minus."},
             "left_cylinder": {"help_text": "Minus or plus cylinder; plus is transposed and stored as minus."},
         }
@@ -133,6 +138,7 @@ class ContactLensPrescriptionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"patient": BY_ID}
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -293,9 +299,11 @@ class PaymentInputSerializer(serializers.Serializer):
 
 
 class SaleCreateSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all(), required=False, allow_null=True)
+    patient = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), required=False, allow_null=True, style=BY_ID["style"]
+    )
     prescription = serializers.PrimaryKeyRelatedField(
-        queryset=SpectaclePrescription.objects.all(), required=False, allow_null=True
+        queryset=SpectaclePrescription.objects.all(), required=False, allow_null=True, style=BY_ID["style"]
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     lines = LineInputSerializer(many=True, required=False, default=list)
@@ -367,6 +375,7 @@ class RecallSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"patient": BY_ID}
 
 
 class RecallDueSerializer(serializers.Serializer):
@@ -408,6 +417,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "action",
             "patient",
             "patient_name",
+            "patient_ids",
+            "patient_ids_truncated",
             "target_type",
             "target_id",
             "target_repr",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
@@ -16,7 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,7 +34,7 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
-from practice.roles import RECEIVE_STOCK, VIEW_AUDIT_EVENT, VIEW_REPORTS
+from practice.roles import RECEIVE_STOCK, REFUND_SALE, VIEW_AUDIT_EVENT, VIEW_REPORTS, VOID_SALE
 
 from . import filters, serializers
 from .permissions import RolePermission, has_perms
@@ -46,50 +47,70 @@ def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
 
 
 class ServiceErrorsMixin:
-    """Django ValidationErrors from models and services become 400s with their field names."""
+    """Django ValidationErrors from models and services become 400s with their field names; a
+    service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule."""
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, DjangoValidationError):
             exc = _as_drf_error(exc)
+        elif isinstance(exc, DjangoPermissionDenied) and exc.args:
+            exc = PermissionDenied(detail=exc.args[0])
         elif isinstance(exc, ProtectedError):
             exc = ValidationError({"non_field_errors": [f"Still in use, so it cannot be deleted: {exc.args[0]}"]})
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
+# Query parameters that page or order a list without choosing what is in it.
+_PAGING_PARAMS = {"page", "ordering", "format"}
+
+
 class PatientAuditViewSetMixin(ServiceErrorsMixin):
-    """Audit every read and change of patient records through the API."""
+    """Audit every read and change of patient records through the API: a record read names its
+    patient, a list or search names the patients on the page it answered with."""
 
     audit_via = "api"
 
     def audit_patient(self, obj: Any) -> Patient | None:
         return obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
 
-    def audit(self, action: str, obj: Any = None, **detail: Any) -> None:
+    def shown_patient_ids(self, rows: list[dict[str, Any]]) -> list[int]:
+        key = "id" if self.queryset.model is Patient else "patient"  # type: ignore[attr-defined]
+        return [row[key] for row in rows if row.get(key) is not None]
+
+    def audit(self, action: str, obj: Any = None, *, patient_ids: list[int] | None = None, **detail: Any) -> None:
         request = self.request  # type: ignore[attr-defined]
         services.audit_event_record(
             actor=request.user,
             action=action,
             patient=self.audit_patient(obj) if obj is not None else None,
+            patient_ids=patient_ids or (),
             target=obj,
             ip=services.request_ip(request),
             detail={"via": self.audit_via, **detail},
         )
 
+    def audit_list(self, rows: list[dict[str, Any]], patient_ids: list[int], **detail: Any) -> None:
+        request = self.request  # type: ignore[attr-defined]
+        searched = set(request.query_params) - _PAGING_PARAMS
+        self.audit(
+            "search" if searched else "list",
+            patient_ids=patient_ids,
+            model=self.queryset.model._meta.label,  # type: ignore[attr-defined]
+            query=dict(request.query_params.items()),
+            results=len(rows),
+            **detail,
+        )
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().retrieve(request, *args, **kwargs)  # type: ignore[misc]
-        self.audit("view", self.get_object())  # type: ignore[attr-defined]
-        return response
+        instance = self.get_object()  # type: ignore[attr-defined]
+        data = self.get_serializer(instance).data  # type: ignore[attr-defined]
+        self.audit("view", instance)
+        return Response(data)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)  # type: ignore[misc]
         rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
-        model = self.queryset.model  # type: ignore[attr-defined]
-        self.audit(
-            "search" if request.query_params else "list",
-            model=model._meta.label,
-            query=dict(request.query_params.items()),
-            ids=[row["id"] for row in rows][:200],
-        )
+        self.audit_list(rows, self.shown_patient_ids(rows))
         return response
 
 
@@ -240,8 +261,11 @@ class StockMovementViewSet(
 # --- sales ----------------------------------------------------------------------------------
 
 
-class SaleViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Sales: create a draft, add lines and payments, complete (takes stock), refund, void."""
+class SaleViewSet(PatientAuditViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Sales: create a draft, add lines and payments, complete (takes stock), refund, void.
+    Refunds and voids need practice.refund_sale / practice.void_sale (managers); a price other
+    than the product's or a discount above OPTIQ_DISCOUNT_LIMIT_PERCENT needs
+    practice.override_sale_price / practice.give_large_discount."""
 
     queryset = Sale.objects.select_related("staff").prefetch_related("lines__product", "payments", "lab_jobs")
     serializer_class = serializers.SaleSerializer
@@ -256,11 +280,12 @@ class SaleViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         "remove_line": ["practice.change_sale", "practice.delete_saleline"],
         "add_payment": ["practice.add_payment"],
         "complete": ["practice.change_sale"],
-        "refund": ["practice.change_sale"],
-        "void": ["practice.change_sale"],
+        "refund": ["practice.change_sale", REFUND_SALE],
+        "void": ["practice.change_sale", VOID_SALE],
     }
 
     def _reply(self, sale: Sale, code: int = status.HTTP_200_OK) -> Response:
+        self.audit("create" if self.action == "create" else "change", sale, step=self.action)
         return Response(self.get_serializer(self.get_queryset().get(pk=sale.pk)).data, status=code)
 
     @extend_schema(request=serializers.SaleCreateSerializer, responses={201: serializers.SaleSerializer})
@@ -285,7 +310,7 @@ class SaleViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         incoming = serializers.LineInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         sale = self.get_object()
-        services.sale_line_add(sale=sale, **incoming.validated_data)
+        services.sale_line_add(sale=sale, user=request.user, **incoming.validated_data)
         return self._reply(sale, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=serializers.SaleSerializer)
@@ -362,7 +387,9 @@ class LabJobViewSet(PatientAuditViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def ready(self, request: Request) -> Response:
         """Glasses back from the lab and waiting for collection, longest waiting first."""
-        return Response(serializers.LabJobReadySerializer(selectors.lab_jobs_ready_for_collection(), many=True).data)
+        rows = selectors.lab_jobs_ready_for_collection()
+        self.audit_list(rows, [row["patient_id"] for row in rows], report="ready")
+        return Response(serializers.LabJobReadySerializer(rows, many=True).data)
 
 
 class RecallViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
@@ -416,7 +443,7 @@ class RecallViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
             )
         except ValueError as exc:
             raise ValidationError({"kind": [str(exc)]}) from exc
-        self.audit("search", query=dict(request.query_params.items()), ids=[row["recall_id"] for row in rows][:200])
+        self.audit_list(rows, [row["patient_id"] for row in rows], report="due")
         return Response(serializers.RecallDueSerializer(rows, many=True).data)
 
 
@@ -484,7 +511,9 @@ class TopProductsView(_ReportView):
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
-    """The audit trail (managers). Append-only: there is no way to change or delete an event."""
+    """The audit trail (managers). Append-only: there is no way to change or delete an event.
+    ``?patient=<id>`` is everything that touched one patient, the lists and searches that showed
+    them included."""
 
     queryset = AuditEvent.objects.all()
     serializer_class = serializers.AuditEventSerializer

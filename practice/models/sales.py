@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .choices import Category, LensType, PaymentMethod, SaleStatus
@@ -104,9 +105,26 @@ class Sale(models.Model):
             models.Index(fields=["status", "sale_date"], name="sale_status_date"),
             models.Index(fields=["patient", "-created_at"], name="sale_patient_time"),
         ]
+        # Money leaving the till or prices off the list: managers by default, not reception.
+        permissions = [
+            ("refund_sale", "Can refund a completed sale"),
+            ("void_sale", "Can void a draft sale"),
+            ("override_sale_price", "Can sell at a price other than the product's"),
+            ("give_large_discount", "Can give a discount above the practice's discount limit"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_status_display()}, £{self.total})"
+
+    def clean(self) -> None:
+        # Completing a draft opens a lab job to its prescription in its patient's name. Only a
+        # draft can change either, so only a draft is judged (a finished sale's record stands).
+        if self.status != SaleStatus.DRAFT or self.prescription_id is None:
+            return
+        if self.patient_id is None or self.prescription.patient_id != self.patient_id:  # type: ignore[union-attr]
+            raise ValidationError(
+                {"prescription": ["The prescription must belong to the sale's patient; another patient's is refused."]}
+            )
 
     @property
     def balance_due(self) -> Decimal:

@@ -1,7 +1,7 @@
 """Every write to the practice's data: keyword-only, atomic, validated (a django ValidationError
 naming the field and the rule, with nothing written)."""
 
-from .audit import audit_event_record, request_ip
+from .audit import audit_event_record, audit_export_record, request_ip
 from .catalogue import product_create, product_update
 from .lab import lab_job_advance, lab_job_transition
 from .patients import (
@@ -20,6 +20,7 @@ from .sales import (
     sale_line_remove,
     sale_payment_add,
     sale_refund,
+    sale_update,
     sale_void,
 )
 from .stock import stock_adjust, stock_receive, stock_recompute, stock_write_off
@@ -27,6 +28,7 @@ from .summary import sales_summary_rebuild
 
 __all__ = [
     "audit_event_record",
+    "audit_export_record",
     "contact_lens_prescription_create",
     "contact_lens_prescription_update",
     "lab_job_advance",
@@ -45,6 +47,7 @@ __all__ = [
     "sale_line_remove",
     "sale_payment_add",
     "sale_refund",
+    "sale_update",
     "sale_void",
     "sales_summary_rebuild",
     "spectacle_prescription_create",

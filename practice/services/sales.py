@@ -9,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -30,6 +31,7 @@ from practice.models import (
     sale_line_total,
     sale_totals,
 )
+from practice.roles import GIVE_LARGE_DISCOUNT, OVERRIDE_SALE_PRICE, REFUND_SALE, VOID_SALE
 
 from .lab import lab_job_transition
 from .stock import locked_products, stock_move
@@ -98,6 +100,22 @@ def _require_draft(sale: Sale, doing: str) -> None:
         )
 
 
+def _require_permission(user: Any, permission: str, field: str, message: str) -> None:
+    """Refuse a step the user's role may not take; the message names the rule and the permission
+    (a PermissionDenied whose argument maps the field to its messages, as a ValidationError would)."""
+    if not (user is not None and getattr(user, "is_authenticated", False) and user.has_perm(permission)):
+        raise PermissionDenied({field: [f"{message} That needs the permission {permission} (managers by default)."]})
+
+
+def discount_limit_percent() -> Decimal:
+    """The largest discount, as a percentage of a line, that any seller may give
+    (settings.OPTIQ_DISCOUNT_LIMIT_PERCENT); above it needs practice.give_large_discount."""
+    value = Decimal(str(settings.OPTIQ_DISCOUNT_LIMIT_PERCENT))
+    if not 0 <= value <= 100:
+        raise ImproperlyConfigured(f"OPTIQ_DISCOUNT_LIMIT_PERCENT must be between 0 and 100 (it is {value}).")
+    return value
+
+
 def _resolve_product(product: Product | int | None, sku: str | None) -> Product:
     if isinstance(product, Product):
         return product
@@ -117,6 +135,7 @@ def _resolve_product(product: Product | int | None, sku: str | None) -> Product:
 def _add_line(
     sale: Sale,
     *,
+    user: Any,
     product: Product | int | None = None,
     sku: str | None = None,
     quantity: Any = 1,
@@ -138,6 +157,22 @@ def _add_line(
         raise ValidationError({"discount": ["Discount cannot be negative."]})
     if off > price * quantity:
         raise ValidationError({"discount": [f"Discount £{off} is more than the line's £{price * quantity}."]})
+    if price != item.price:
+        _require_permission(
+            user,
+            OVERRIDE_SALE_PRICE,
+            "unit_price",
+            f"{item.sku} sells at £{item.price}; a line at £{price} is a price override.",
+        )
+    limit = discount_limit_percent()
+    if off * 100 > limit * price * quantity:
+        _require_permission(
+            user,
+            GIVE_LARGE_DISCOUNT,
+            "discount",
+            f"A discount of £{off} is more than {limit.normalize():f}% of the line's £{price * quantity} "
+            "(OPTIQ_DISCOUNT_LIMIT_PERCENT).",
+        )
     return SaleLine.objects.create(
         sale=sale,
         product=item,
@@ -163,10 +198,10 @@ def sale_create(
     at: datetime | None = None,
 ) -> Sale:
     """A draft sale with its lines (each ``{"product" or "sku", "quantity", "unit_price"?,
-    "discount"?}``; the price defaults to the product's) and any payments taken up front."""
-    if prescription is not None and (patient is None or prescription.patient_id != patient.pk):
-        raise ValidationError({"prescription": ["The prescription must belong to the sale's patient."]})
-    sale = Sale.objects.create(
+    "discount"?}``; the price defaults to the product's) and any payments taken up front.
+    ``staff`` sells it: a price other than the product's or a discount above the limit needs
+    their permission. The prescription must be the patient's own."""
+    sale = Sale(
         reference=_new_reference("S"),
         staff=staff,
         patient=patient,
@@ -174,11 +209,15 @@ def sale_create(
         notes=notes,
         created_at=at or timezone.now(),
     )
+    sale.clean()
+    sale.save(force_insert=True)
     for index, line in enumerate(lines):
         try:
-            _add_line(sale, **line)
+            _add_line(sale, user=staff, **line)
         except ValidationError as exc:
             raise ValidationError({"lines": [f"Line {index + 1}: {m}" for m in _messages(exc)]}) from exc
+        except PermissionDenied as exc:
+            raise PermissionDenied({"lines": [f"Line {index + 1}: {m}" for m in _denied_messages(exc)]}) from exc
         except TypeError as exc:
             raise ValidationError({"lines": [f"Line {index + 1}: {exc}"]}) from exc
     _refresh_totals(sale)
@@ -193,20 +232,49 @@ def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
+def _denied_messages(exc: PermissionDenied) -> list[str]:
+    reason = exc.args[0] if exc.args else "Not permitted."
+    if isinstance(reason, dict):
+        return [f"{field}: {message}" for field, errors in reason.items() for message in errors]
+    return [str(reason)]
+
+
+@transaction.atomic
+def sale_update(*, sale: Sale, patient: Patient | None, prescription: SpectaclePrescription | None, notes: str) -> Sale:
+    """Change who a draft sale is for and the prescription its lenses are made to (the patient's
+    own), or the notes of any sale."""
+    caller, sale = sale, _lock_sale(sale)
+    changes_patient = (patient.pk if patient else None, prescription.pk if prescription else None) != (
+        sale.patient_id,
+        sale.prescription_id,
+    )
+    if changes_patient:
+        _require_draft(sale, "change its patient or prescription")
+    sale.patient, sale.prescription, sale.notes = patient, prescription, notes
+    sale.clean()
+    sale.save(update_fields=["patient", "prescription", "notes"])
+    caller.patient, caller.prescription = sale.patient, sale.prescription
+    return _sync(caller, sale)
+
+
 @transaction.atomic
 def sale_line_add(
     *,
     sale: Sale,
+    user: Any,
     product: Product | int | None = None,
     sku: str | None = None,
     quantity: Any = 1,
     unit_price: Any = None,
     discount: Any = ZERO,
 ) -> SaleLine:
-    """Add a line to a draft sale."""
+    """Add a line to a draft sale. ``user`` adds it: a price other than the product's or a
+    discount above the limit needs their permission."""
     locked = _lock_sale(sale)
     _require_draft(locked, "take new lines")
-    line = _add_line(locked, product=product, sku=sku, quantity=quantity, unit_price=unit_price, discount=discount)
+    line = _add_line(
+        locked, user=user, product=product, sku=sku, quantity=quantity, unit_price=unit_price, discount=discount
+    )
     _refresh_totals(locked)
     _sync(sale, locked)
     return line
@@ -254,12 +322,36 @@ def sale_payment_add(*, sale: Sale, method: str, amount: Any, user: Any = None, 
 def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
     """Complete a draft: take the stock of every line (products locked in id order), record the
     movements, add the sale to the report rollup and open a lab job for each pair of spectacle
-    lenses. Not enough stock of anything raises a ValidationError and changes nothing."""
+    lenses. Not enough stock of anything, another patient's prescription or an expired one raises
+    a ValidationError and changes nothing."""
     caller, sale = sale, _lock_sale(sale)
     _require_draft(sale, "be completed")
     lines = list(sale.lines.order_by("id"))
     if not lines:
         raise ValidationError({"lines": ["A sale needs at least one line before it can be completed."]})
+    now = at or timezone.now()
+    # Checked again here: a sale written before the rule, or by another path, must not open a
+    # lab job to another patient's prescription.
+    sale.clean()
+    lens_lines = [line for line in lines if line.category == Category.SPECTACLE_LENS]
+    prescription = sale.prescription
+    if lens_lines and prescription is None and sale.patient_id is not None:
+        prescription = sale.patient.spectacle_prescriptions.order_by("-issue_date", "-id").first()  # type: ignore[union-attr]
+    if lens_lines and prescription is None:
+        raise ValidationError(
+            {"prescription": ["Spectacle lenses are made to a prescription: give the sale a patient with one."]}
+        )
+    if prescription is not None and prescription.is_expired(timezone.localdate(now)):
+        raise ValidationError(
+            {
+                "prescription": [
+                    f"The prescription issued {prescription.issue_date:%d/%m/%Y} expired on "
+                    f"{prescription.expiry_date:%d/%m/%Y}: a sale is not completed to an expired prescription; "
+                    "record the patient's current prescription first."
+                ]
+            }
+        )
+
     needed: dict[int, int] = defaultdict(int)
     for line in lines:
         needed[line.product_id] += line.quantity
@@ -272,16 +364,7 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
     ]
     if short:
         raise ValidationError({"lines": short})
-    lens_lines = [line for line in lines if line.category == Category.SPECTACLE_LENS]
-    prescription = sale.prescription
-    if lens_lines and prescription is None and sale.patient_id is not None:
-        prescription = sale.patient.spectacle_prescriptions.order_by("-issue_date", "-id").first()  # type: ignore[union-attr]
-    if lens_lines and prescription is None:
-        raise ValidationError(
-            {"prescription": ["Spectacle lenses are made to a prescription: give the sale a patient with one."]}
-        )
 
-    now = at or timezone.now()
     for line in lines:
         line.product = products[line.product_id]
         stock_move(
@@ -319,7 +402,9 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
 @transaction.atomic
 def sale_refund(*, sale: Sale, user: Any, reason: str = "", at: datetime | None = None) -> Sale:
     """Refund a completed sale in full: its stock comes back, the money goes back by the methods
-    it was paid with, open lab jobs are cancelled and it drops out of the reports."""
+    it was paid with, open lab jobs are cancelled and it drops out of the reports. Needs
+    practice.refund_sale."""
+    _require_permission(user, REFUND_SALE, "status", "Refunding a sale gives money back.")
     caller, sale = sale, _lock_sale(sale)
     if sale.status != SaleStatus.COMPLETED:
         raise ValidationError(
@@ -370,7 +455,9 @@ def _give_money_back(sale: Sale, *, user: Any, at: datetime) -> None:
 
 @transaction.atomic
 def sale_void(*, sale: Sale, user: Any) -> Sale:
-    """Abandon a draft (nothing was taken from stock); any deposit is handed back."""
+    """Abandon a draft (nothing was taken from stock); any deposit is handed back. Needs
+    practice.void_sale."""
+    _require_permission(user, VOID_SALE, "status", "Voiding a sale cancels it and hands back any deposit.")
     caller, sale = sale, _lock_sale(sale)
     _require_draft(sale, "be voided")
     now = timezone.now()

@@ -97,7 +97,7 @@ def test_reading_a_patient_through_the_api_is_audited(reception, api_as) -> None
     assert (event.actor, event.patient_id, event.ip, event.detail["via"]) == (reception, patient.pk, "10.1.2.3", "api")
     client.get("/api/v1/patients/", {"q": patient.last_name})
     search = AuditEvent.objects.get(action="search")
-    assert patient.pk in search.detail["ids"] and search.detail["query"] == {"q": patient.last_name}
+    assert patient.pk in search.patient_ids and search.detail["query"] == {"q": patient.last_name}
     client.patch(f"/api/v1/patients/{patient.pk}/", {"phone": "01858 123456"}, format="json")
     change = AuditEvent.objects.get(action="change")
     assert change.detail["fields"] == ["phone"]

@@ -12,15 +12,15 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from practice import selectors, services
+from practice import roles, selectors, services
 from practice.models import Category, LensType, Sale, SaleStatus
-from tests.factories import UserFactory
 from tests.practice.factories import (
     PatientFactory,
     ProductFactory,
     RecallFactory,
     SpectaclePrescriptionFactory,
     give_stock,
+    user_in_role,
 )
 
 D = Decimal
@@ -77,7 +77,8 @@ def random_sales():
         ),
     ]
     rx = SpectaclePrescriptionFactory()
-    staff = UserFactory()
+    # A manager: some of these sales carry discounts above the limit, and some are refunded.
+    staff = user_in_role(roles.MANAGER)
     for _ in range(60):
         day = dt.date(2026, 3, 1) + dt.timedelta(days=rng.randint(0, 91))
         # Late evening times check that days are the practice's local days, not UTC days.

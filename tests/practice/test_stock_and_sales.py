@@ -214,9 +214,9 @@ class TestSales:
         empty = client.post(f"/api/v1/sales/{sale_id}/complete/")
         assert empty.status_code == 400 and "lines" in empty.data
 
-    def test_refund_returns_the_stock_and_the_money(self, api_as, reception) -> None:
+    def test_refund_returns_the_stock_and_the_money(self, api_as, manager) -> None:
         product = stocked_product(3, price=D("30.00"))
-        client = api_as(reception)
+        client = api_as(manager)
         sale_id = client.post(
             "/api/v1/sales/",
             {
@@ -237,10 +237,10 @@ class TestSales:
         again = client.post(f"/api/v1/sales/{sale_id}/refund/", {}, format="json")
         assert again.status_code == 400 and "status" in again.data
 
-    def test_selling_spectacles_opens_a_lab_job_and_needs_a_prescription(self) -> None:
+    def test_selling_spectacles_opens_a_lab_job_and_needs_a_prescription(self, manager) -> None:
         frame = stocked_product(2)
         lens = stocked_product(2, progressive_lens=True)
-        staff = UserFactory()
+        staff = manager
         walk_in = services.sale_create(staff=staff, lines=[{"product": frame}, {"product": lens}])
         with pytest.raises(ValidationError) as caught:
             services.sale_complete(sale=walk_in, user=staff)
@@ -254,9 +254,9 @@ class TestSales:
         job.refresh_from_db()
         assert job.status == LabJobStatus.CANCELLED and job.cancelled_at is not None
 
-    def test_void_only_for_drafts(self) -> None:
+    def test_void_only_for_drafts(self, manager) -> None:
         product = stocked_product(2)
-        staff = UserFactory()
+        staff = manager
         sale = services.sale_create(
             staff=staff, lines=[{"product": product}], payments=[{"method": "cash", "amount": "50"}]
         )
