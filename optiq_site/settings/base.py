@@ -191,7 +191,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("OPTIQ_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("OPTIQ_TASK_TIME_LIMIT", 330)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 6 * 3600}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 
@@ -207,6 +207,16 @@ OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
 # (or failed once its attempts are used up).
 OPTIQ_TRAINING_STALE_AFTER_S = env_int("OPTIQ_TRAINING_STALE_AFTER_S", 300)
 OPTIQ_TRAINING_PROGRESS_INTERVAL = env_float("OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0)  # seconds between progress writes
+
+# --- Broker timeouts: a broker that is down or hangs turns into a 503 in seconds -----------
+# Every Redis socket (inference streams and Celery's publish) gives up after this many seconds;
+# publishing retries once, so `apply_async` cannot block a request.
+OPTIQ_BROKER_TIMEOUT_S = env_float("OPTIQ_BROKER_TIMEOUT_S", 2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = OPTIQ_BROKER_TIMEOUT_S
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    socket_timeout=OPTIQ_BROKER_TIMEOUT_S, socket_connect_timeout=OPTIQ_BROKER_TIMEOUT_S
+)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).
