@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
+from pydantic import ValidationError
 
 from assistant.llm import streams
 from assistant.llm.chat_formats import END_OF_TURN, render
@@ -235,7 +236,11 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     ensure_heartbeat()
     conn = streams.connection()
     room = streams.channel(request_id)
-    generation = Generation.model_validate(payload)
+    try:
+        generation = Generation.model_validate(payload)
+    except ValidationError as exc:  # a web process of another release: say so rather than hang it
+        conn.publish(room, streams.encode("error", status=400, code="invalid_request", message=str(exc)))
+        return {"status": "rejected"}
     close_old_connections()
     version = ModelVersion.objects.filter(pk=generation.version_id or 0).first()
     if version is None:
@@ -249,11 +254,12 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
             ),
         )
         return {"status": "missing"}
-    if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
-        return {"status": "abandoned"}  # the client stopped waiting before a worker was free
+    # Busy before anyone hears it started, so that whoever sees `started` finds it busy.
     conn.hset(streams.BUSY_KEY, worker_id(), request_id)
     sent = 0
     try:
+        if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
+            return {"status": "abandoned"}  # the client stopped waiting before a worker was free
         model = model_for(version)
         for event in generate(model, generation):
             if "text" in event:
