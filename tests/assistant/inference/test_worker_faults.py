@@ -29,12 +29,24 @@ ARTICLE = (
 )
 
 
+KILLED: list[str] = []
+
+
 def kill_the_busy_worker() -> str:
     """SIGKILL the worker child process serving the request; its heartbeat id is host:pid."""
     busy = [w.decode() for w in streams.connection().hkeys(streams.BUSY_KEY)]
     assert len(busy) == 1, busy
     os.kill(int(busy[0].rsplit(":", 1)[1]), signal.SIGKILL)
+    KILLED.append(busy[0])
     return busy[0]
+
+
+@pytest.fixture(autouse=True)
+def _forget_killed_workers():  # type: ignore[no-untyped-def]
+    """A killed worker leaves its heartbeat behind: later tests must not count it."""
+    yield
+    while KILLED:
+        streams.worker_gone(streams.connection(), KILLED.pop())
 
 
 @pytest.fixture
