@@ -258,6 +258,9 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     conn.hset(streams.BUSY_KEY, worker_id(), request_id)
     sent = 0
     try:
+        schema_key = generation.sampling.schema_key()
+        if schema_key is not None:
+            _grammar(schema_key)  # a schema llama.cpp cannot express is refused before anything starts
         if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
             return {"status": "abandoned"}  # the client stopped waiting before a worker was free
         model = model_for(version)
