@@ -68,12 +68,17 @@ def citation_text(chunks: list[RetrievedChunk]) -> str:
 async def knowledge_answer(
     question: str, draft: Draft, *, max_tokens: int, version: Any, use_llm: bool
 ) -> AsyncIterator[AnswerEvent]:
+    own_words = use_llm and answers_in_own_words(version)
+    if own_words:
+        from assistant.llm.client import require_workers
+
+        await require_workers(version)  # a 503 need not wait for the retrieval first
     found = await sync_to_async(knowledge_search)(query=question, limit=KNOWLEDGE_CHUNKS)
     chunks = [c for c in found if c.score >= KNOWLEDGE_MIN_SCORE]
     draft.kind = AssistantMessage.Kind.KNOWLEDGE
     draft.sources = [_chunk_source(c) for c in chunks]
     stream = None
-    if chunks and use_llm and answers_in_own_words(version):
+    if chunks and own_words:
         from assistant.llm.client import achat_stream
 
         started = time.perf_counter()

@@ -319,6 +319,24 @@ class ChatStream:
         await self._close_events()
 
 
+async def require_workers(version: Any) -> None:
+    """Raise Unavailable now when the version's inference workers could not take a request (none
+    beats, or the broker does not answer): lets a caller fail fast before slow preparation."""
+    if version.backend == "external":
+        return
+    conn = streams.async_connection()
+    try:
+        async with asyncio.timeout(streams.broker_timeout()):
+            alive = await streams.alive_worker_count(conn)
+    except BROKER_ERRORS as exc:
+        raise _broker_down(exc) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.aclose()
+    if not alive:
+        raise _no_worker()
+
+
 async def astream(generation: Generation, *, model: str | None = None) -> ChatStream:
     """Open a stream for `generation` on the version `model` names (None or an alias: the active one)."""
     version = await sync_to_async(resolve_version)(model)
@@ -367,5 +385,6 @@ __all__ = [
     "achat_stream",
     "astream",
     "chat_complete",
+    "require_workers",
     "resolve_version",
 ]

@@ -85,3 +85,17 @@ def test_a_schema_llama_cpp_cannot_express_is_a_400_naming_response_format(smoll
                 stream=stream,
             )
         assert caught.value.body["param"] == "response_format" and caught.value.body["code"] == "invalid_json_schema"
+
+
+def test_sync_code_run_from_async_code_can_call_the_sync_client(smollm2):
+    """Planning code is synchronous and runs through sync_to_async inside the async chat service;
+    the synchronous client must work from there (the data route plans with it)."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    async def from_the_service() -> str:
+        plan = await sync_to_async(chat_complete)(
+            messages=QUESTION, model=smollm2.name, json_schema=SCHEMA, temperature=0.0, max_tokens=80
+        )
+        return plan.text
+
+    jsonschema.validate(json.loads(async_to_sync(from_the_service)()), SCHEMA)
