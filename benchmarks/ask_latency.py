@@ -110,6 +110,12 @@ def direct_run(llm, tokens, stop, reference):  # type: ignore[no-untyped-def]
     return first_token, first_sentence or float("nan")
 
 
+def gemma_tokens(llm, messages):  # type: ignore[no-untyped-def]
+    from assistant.llm.chat_formats import render
+
+    return llm.tokenize(render("gemma", messages, add_generation_prompt=True).encode(), add_bos=True, special=True)
+
+
 def start_process(command, env, ready):  # type: ignore[no-untyped-def]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
@@ -147,7 +153,7 @@ def main() -> None:
     from assistant.knowledge.retrieval import knowledge_search
     from assistant.knowledge.services import knowledge_document_ingest
     from assistant.llm import streams
-    from assistant.llm.chat_formats import END_OF_TURN, render
+    from assistant.llm.chat_formats import END_OF_TURN
     from assistant.llm.runtime import load_llama
     from assistant.registry.services import default_model_register, model_version_register
     from practice.models import Product
@@ -207,17 +213,17 @@ def main() -> None:
                 started = time.perf_counter()
                 chunks = knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS)
                 figures["retrieval"].append(time.perf_counter() - started)
-                messages = knowledge_prompt(question, chunks)
                 reference = "\n".join(f"{c.title}\n{c.heading}\n{c.text}" for c in chunks)
-                tokens = llm.tokenize(
-                    render("gemma", messages, add_generation_prompt=True).encode(), add_bos=True, special=True
-                )
-                token, sentence = direct_run(llm, tokens, [END_OF_TURN["gemma"], *KNOWLEDGE_STOP], reference)
-                figures["direct_token"].append(token)
-                figures["direct_sentence"].append(sentence)
+                stops = [END_OF_TURN["gemma"], *KNOWLEDGE_STOP]
+                # The threads question is reworded, so that the worker's prompt cache helps it no more
+                # than /v1; the direct baseline of each path runs that path's own prompt.
+                reworded = "Tell me briefly: " + question.lower()
+                messages = knowledge_prompt(question, chunks)
+                figures["direct_token"].append(direct_run(llm, gemma_tokens(llm, messages), stops, reference)[0])
                 figures["v1"].append(v1_run(base, headers, messages))
-                # Reworded, so that the worker's prompt cache helps the threads request no more than /v1.
-                first_event, first_token = threads_run(base, headers, url, "Tell me briefly: " + question.lower())
+                own_prompt = gemma_tokens(llm, knowledge_prompt(reworded, chunks))
+                figures["direct_sentence"].append(direct_run(llm, own_prompt, stops, reference)[1])
+                first_event, first_token = threads_run(base, headers, url, reworded)
                 figures["sources"].append(first_event)
                 figures["token"].append(first_token)
                 figures["data"].append(threads_run(base, headers, url, "Which frames are low on stock?")[1])
@@ -250,13 +256,15 @@ def results_section(figures: dict[str, list[float]], args: argparse.Namespace, *
                 f"rounds ({n} per path), max_tokens {MAX_TOKENS}, temperature 0.2, one inference worker, "
                 f"{os.cpu_count()} CPU cores shared by the web server, the worker and this client; medians, "
                 "from the request to the event. Direct: `Llama.create_completion` on exactly the prompt the "
-                "knowledge route builds, in this process, same GGUF and load parameters. Every path sees a prompt "
-                "new to its own prompt cache (the threads question is reworded), after the same shared prefix.",
+                "knowledge route builds for that path's question, in this process, same GGUF and load parameters. "
+                "Every path sees a prompt new to its own prompt cache (the threads question is reworded), after "
+                "the same shared prefix.",
                 "",
                 "| what | first token (median ms) |",
                 "| --- | ---: |",
-                f"| llama-cpp-python direct: first token | {ms('direct_token')} |",
-                f"| llama-cpp-python direct: first sentence the grounding gate lets through | {ms('direct_sentence')} |",
+                f"| llama-cpp-python direct, the /v1 prompt: first token | {ms('direct_token')} |",
+                f"| llama-cpp-python direct, the threads prompt: first sentence the gate lets through | "
+                f"{ms('direct_sentence')} |",
                 f"| retrieval alone (`knowledge_search`, in-process) | {ms('retrieval')} |",
                 f"| /v1/chat/completions stream, same messages: first content chunk | {ms('v1')} |",
                 f"| threads API stream: `sources` (retrieval done, a worker started) | {ms('sources')} |",
