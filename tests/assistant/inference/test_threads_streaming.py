@@ -69,6 +69,13 @@ def test_tokens_reach_the_client_while_the_worker_is_still_generating(asking):
     assert message["status"] == "complete" and message["kind"] == "knowledge"
     assert "".join(e.data["text"] for e in tokens) == message["content"]
     assert AssistantMessage.objects.get(pk=message["id"]).status == AssistantMessage.Status.COMPLETE
+    # `Accept: text/event-stream` asks for the same stream.
+    with httpx.stream(
+        "POST", url, json={"content": "Hello"}, headers={**headers, "Accept": "text/event-stream"}, timeout=120
+    ) as response:
+        assert response.status_code == 200
+        names = [e.name for e in read_events(response)]
+    assert names[0] == "sources" and names[-1] == "done"
 
 
 def test_a_client_that_goes_away_keeps_what_was_written_as_stopped_and_frees_the_worker(asking):
@@ -96,13 +103,3 @@ def test_a_client_that_goes_away_keeps_what_was_written_as_stopped_and_frees_the
     assert [m["status"] for m in listed] == ["complete", "stopped"]
     answer = httpx.post(url, json={"content": QUESTION}, headers=headers, timeout=120)
     assert answer.status_code == 201 and answer.json()["status"] == "complete"
-
-
-def test_an_event_stream_accept_header_streams_too(asking):
-    url, headers = asking
-    with httpx.stream(
-        "POST", url, json={"content": "Hello"}, headers={**headers, "Accept": "text/event-stream"}, timeout=120
-    ) as response:
-        assert response.status_code == 200
-        names = [e.name for e in read_events(response)]
-    assert names[0] == "sources" and names[-1] == "done"
