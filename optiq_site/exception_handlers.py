@@ -80,7 +80,7 @@ def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 def known_error(exc: BaseException) -> KnownError | None:
     """The answer to a known service or infrastructure error; None for anything else (a bug)."""
-    from assistant.llm.errors import InferenceError, NoWorkerAvailable
+    from assistant.llm.errors import InferenceError, Unavailable
 
     if isinstance(exc, DjangoValidationError):
         detail = validation_error_detail(exc)
@@ -93,7 +93,7 @@ def known_error(exc: BaseException) -> KnownError | None:
         detail = {api_settings.NON_FIELD_ERRORS_KEY: [f"Still in use, so it cannot be deleted: {exc.args[0]}"]}
         return KnownError(400, detail, "protected")
     if isinstance(exc, InferenceError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NoWorkerAvailable) else {}
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else {}
         return KnownError(exc.status, str(exc), exc.code, headers, param=getattr(exc, "param", None))
     if isinstance(exc, OperationalError | InterfaceError):
         # Unreachable, restarting, or every pooled connection busy for OPTIQ_DB_POOL_TIMEOUT.
@@ -184,6 +184,13 @@ def json_error(
     return JsonResponse(body, status=status, headers=headers)
 
 
+def unhandled_error_response(request: HttpRequest, exc: BaseException) -> JsonResponse:
+    """A bug: logged with its traceback and the request id, answered as a JSON 500 naming the id."""
+    request_id = request_id_for(request)
+    _log_unhandled(exc, request, request_id)
+    return json_error(request, 500, _server_error_message(request_id), code="server_error")
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith((API_PREFIX, OPENAI_PREFIX))
 
@@ -218,9 +225,7 @@ class ApiErrorsAsJsonMiddleware:
             return json_error(
                 request, error.status, error.detail, code=error.code, param=error.param, headers=error.headers
             )
-        request_id = request_id_for(request)
-        _log_unhandled(exc, request, request_id)
-        return json_error(request, 500, _server_error_message(request_id), code="server_error")
+        return unhandled_error_response(request, exc)
 
     def _as_json(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if (

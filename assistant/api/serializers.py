@@ -26,7 +26,18 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AssistantMessage
-        fields = ["id", "role", "kind", "content", "sources", "tool_calls", "model_name", "planner", "created_at"]
+        fields = [
+            "id",
+            "role",
+            "kind",
+            "status",
+            "content",
+            "sources",
+            "tool_calls",
+            "model_name",
+            "planner",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

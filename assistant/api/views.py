@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from assistant.api.serializers import (
@@ -30,10 +37,13 @@ from assistant.api.serializers import (
     ThreadDetailSerializer,
     ThreadSerializer,
 )
+from assistant.api.sse import CONTENT_TYPE, event_stream_response, sse_event
+from assistant.chat.drafts import AnswerEvent
 from assistant.chat.service import answer_events
 from assistant.knowledge.extraction import extract_text
 from assistant.knowledge.retrieval import knowledge_search
 from assistant.knowledge.services import knowledge_document_ingest
+from assistant.llm.errors import Unavailable
 from assistant.models import AssistantMessage, AssistantThread, KnowledgeDocument
 from assistant.threads import feedback_record, threads_visible_to
 
@@ -60,24 +70,89 @@ class ThreadViewSet(viewsets.ModelViewSet):
         serializer.save(user=self.request.user)
 
 
-class MessageListView(APIView):
+class EventStreamRenderer(BaseRenderer):
+    """Lets `Accept: text/event-stream` through content negotiation; the events themselves are
+    written by assistant.api.sse. Anything rendered through it (an error) is JSON."""
+
+    media_type = CONTENT_TYPE
+    format = "sse"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return json.dumps(data, cls=DjangoJSONEncoder).encode()
+
+
+class AsyncAPIView(APIView):
+    """An APIView whose handlers are coroutines: DRF's authentication, permissions, throttling,
+    exception handling and schema, with the handler awaited in the event loop (so that it can
+    return a response that streams from an async generator)."""
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
+        self.args, self.kwargs = args, kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        self.headers = self.default_response_headers
+        try:
+            await sync_to_async(self.initial)(drf_request, *args, **kwargs)
+            method = (drf_request.method or "").lower()
+            handler = getattr(self, method, self.http_method_not_allowed)
+            if method not in self.http_method_names:
+                handler = self.http_method_not_allowed
+            if asyncio.iscoroutinefunction(handler):
+                response = await handler(drf_request, *args, **kwargs)
+            else:
+                response = await sync_to_async(handler)(drf_request, *args, **kwargs)
+        except Exception as exc:
+            response = await sync_to_async(self.handle_exception)(exc)
+        self.response = self.finalize_response(drf_request, response, *args, **kwargs)
+        return self.response
+
+
+UnavailableSerializer = inline_serializer(
+    "AssistantUnavailable", fields={"detail": serializers.CharField(), "code": serializers.CharField()}
+)
+
+
+class MessageListView(AsyncAPIView):
     """GET: the thread's messages. POST a question: the answer, as JSON or as server-sent events
-    (`stream: true` or `Accept: text/event-stream`): `sources`, then `token` events, then `done`
-    with the stored message."""
+    (`stream: true` or `Accept: text/event-stream`): `sources`, then `token` events (`{"text"}`),
+    then `done` with the stored message; a failure mid-answer sends `error` (`{"message", "code"}`)
+    before `done`. An answer the client stops (it disconnects) is stored with what was written,
+    `status: stopped`; one cut short by a failure, `status: incomplete`. When the model that would
+    answer cannot be reached before the answer starts: 503 with Retry-After, nothing stored."""
 
     permission_classes = [permissions.IsAuthenticated]
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, EventStreamRenderer]  # type: ignore[list-item]
 
     def _thread(self, request: Request, thread_id: int) -> AssistantThread:
         return get_object_or_404(threads_visible_to(request.user), pk=thread_id)
 
-    @extend_schema(responses=MessageSerializer(many=True))
-    def get(self, request: Request, thread_id: int) -> Response:
+    def _messages(self, request: Request, thread_id: int) -> Any:
         thread = self._thread(request, thread_id)
-        return Response(MessageSerializer(thread.messages.all(), many=True).data)
+        return MessageSerializer(thread.messages.all(), many=True).data
 
-    @extend_schema(request=QuestionSerializer, responses={201: MessageSerializer})
-    def post(self, request: Request, thread_id: int) -> Response | StreamingHttpResponse:
-        thread = self._thread(request, thread_id)
+    @extend_schema(responses={(200, "application/json"): MessageSerializer(many=True)})
+    async def get(self, request: Request, thread_id: int) -> Response:
+        return Response(await sync_to_async(self._messages)(request, thread_id))
+
+    @extend_schema(
+        request=QuestionSerializer,
+        responses={
+            (201, "application/json"): MessageSerializer,
+            (200, CONTENT_TYPE): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="With `stream: true` (or `Accept: text/event-stream`): server-sent events "
+                "`sources` (the sources), `token` (`{text}`), `error` (`{message, code}`) and `done` "
+                "(the stored message, as in the JSON answer).",
+            ),
+            (503, "application/json"): OpenApiResponse(
+                response=UnavailableSerializer,
+                description="No inference worker, or the broker is down: try again after Retry-After seconds.",
+            ),
+        },
+    )
+    async def post(self, request: Request, thread_id: int) -> Response | StreamingHttpResponse:
+        thread = await sync_to_async(self._thread)(request, thread_id)
         serializer = QuestionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -88,28 +163,38 @@ class MessageListView(APIView):
             ip=_client_ip(request),
             max_tokens=data["max_tokens"],
         )
-        wants_stream = data["stream"] or "text/event-stream" in request.META.get("HTTP_ACCEPT", "")
+        try:
+            first = await anext(events)
+        except Unavailable as exc:
+            return Response(
+                {"detail": str(exc), "code": exc.code},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        wants_stream = data["stream"] or CONTENT_TYPE in request.META.get("HTTP_ACCEPT", "")
         if wants_stream:
-            response = StreamingHttpResponse(_sse(events), content_type="text/event-stream")
-            response["Cache-Control"] = "no-cache"
-            response["X-Accel-Buffering"] = "no"
-            return response
-        message = None
-        for event in events:
+            return event_stream_response(_answer_stream(first, events))
+        message = first.data if first.kind == "done" else None
+        async for event in events:
             if event.kind == "done":
                 message = event.data
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-def _sse(events: Iterator[Any]) -> Iterator[bytes]:
-    for event in events:
-        if event.kind == "done":
-            payload: Any = MessageSerializer(event.data).data
-        elif event.kind == "token":
-            payload = {"text": event.data}
-        else:
-            payload = event.data
-        yield f"event: {event.kind}\ndata: {json.dumps(payload, default=str)}\n\n".encode()
+async def _answer_stream(first: AnswerEvent, events: AsyncIterator[AnswerEvent]) -> AsyncIterator[bytes]:
+    try:
+        event: AnswerEvent | None = first
+        while event is not None:
+            if event.kind == "done":
+                payload: Any = MessageSerializer(event.data).data
+            elif event.kind == "token":
+                payload = {"text": event.data}
+            else:
+                payload = event.data
+            yield sse_event(payload, event=event.kind)
+            event = await anext(events, None)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]  # a client that went away stops the answer
 
 
 class FeedbackView(APIView):

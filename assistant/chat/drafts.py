@@ -10,7 +10,8 @@ from assistant.models import AssistantMessage
 
 @dataclass
 class AnswerEvent:
-    """One event of an answer: "sources" (list), "token" (str), "done" (the stored message)."""
+    """One event of an answer: "sources" (list), "token" (str), "error" ({"message", "code"}),
+    "done" (the stored message)."""
 
     kind: str
     data: Any
@@ -18,7 +19,7 @@ class AnswerEvent:
 
 @dataclass
 class Draft:
-    """The assistant message being written; stored once the answer is complete."""
+    """The assistant message being written; stored once the answer ends."""
 
     kind: str = AssistantMessage.Kind.KNOWLEDGE
     text: str = ""

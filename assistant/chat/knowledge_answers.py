@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
+
+from asgiref.sync import sync_to_async
 
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.grounding import SentenceGate
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
+from assistant.llm.errors import InferenceError, Unavailable
 from assistant.models import AssistantMessage
 
 logger = logging.getLogger(__name__)
@@ -62,51 +65,67 @@ def citation_text(chunks: list[RetrievedChunk]) -> str:
     return "Sources: " + "; ".join(f"[{i}] {title}" for i, title in enumerate(titles, 1))
 
 
-def knowledge_answer(
+async def knowledge_answer(
     question: str, draft: Draft, *, max_tokens: int, version: Any, use_llm: bool
-) -> Iterator[AnswerEvent]:
-    chunks = [c for c in knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS) if c.score >= KNOWLEDGE_MIN_SCORE]
+) -> AsyncIterator[AnswerEvent]:
+    own_words = use_llm and answers_in_own_words(version)
+    if own_words:
+        from assistant.llm.client import require_workers
+
+        await require_workers(version)  # a 503 need not wait for the retrieval first
+    found = await sync_to_async(knowledge_search)(query=question, limit=KNOWLEDGE_CHUNKS)
+    chunks = [c for c in found if c.score >= KNOWLEDGE_MIN_SCORE]
     draft.kind = AssistantMessage.Kind.KNOWLEDGE
     draft.sources = [_chunk_source(c) for c in chunks]
-    yield AnswerEvent("sources", draft.sources)
-    if not chunks:
-        draft.text = "I couldn't find anything about that in the practice's knowledge base."
-        yield AnswerEvent("token", draft.text)
-        return
-    generated = ""
-    if use_llm and answers_in_own_words(version):
-        gate = SentenceGate("\n".join(f"{c.title}\n{c.heading}\n{c.text}" for c in chunks))
-        try:
-            from assistant.llm.client import chat_stream
+    stream = None
+    if chunks and own_words:
+        from assistant.llm.client import achat_stream
 
-            started = time.perf_counter()
-            stream = chat_stream(
+        started = time.perf_counter()
+        try:
+            # Opened before the sources go out, so that a request the model cannot serve now
+            # (no worker, the broker down: Unavailable) is still answered with a 503.
+            stream = await achat_stream(
                 messages=knowledge_prompt(question, chunks),
                 model=getattr(version, "name", None),
                 max_tokens=max_tokens,
                 temperature=0.2,
                 stop=KNOWLEDGE_STOP,
             )
-
-            def texts() -> Iterator[str]:
-                for delta in stream:
-                    if delta.usage:
-                        draft.usage = dict(delta.usage)
-                    yield delta.text
-
-            try:
-                for sentence in gate.sentences(texts()):
+        except Unavailable:
+            raise
+        except InferenceError as exc:  # the extract below still answers
+            logger.warning("assistant: generation failed (%s); answering with the extract", type(exc).__name__)
+            draft.usage["generation_error"] = type(exc).__name__
+    yield AnswerEvent("sources", draft.sources)
+    if not chunks:
+        draft.text = "I couldn't find anything about that in the practice's knowledge base."
+        yield AnswerEvent("token", draft.text)
+        return
+    generated = ""
+    if stream is not None:
+        gate = SentenceGate("\n".join(f"{c.title}\n{c.heading}\n{c.text}" for c in chunks))
+        try:
+            # The gate's sentences() loop, over an asynchronous stream.
+            async for delta in stream:
+                if delta.usage:
+                    draft.usage = dict(delta.usage)
+                for sentence in gate.feed(delta.text) if not delta.finish_reason else gate.close():
                     piece = (" " if generated else "") + sentence
                     generated += piece
                     yield AnswerEvent("token", piece)
-            finally:
-                stream.close()  # early, once enough is said: that stops the generation
+                if gate.full:
+                    break
             draft.usage["seconds"] = round(time.perf_counter() - started, 3)
             draft.usage["sentences_dropped"] = gate.dropped
             draft.model_name = getattr(version, "name", "") or ""
-        except Exception as exc:  # the extract below still answers
+        except InferenceError as exc:
+            if generated:
+                raise  # words already shown: the answer is cut short, and says so
             logger.warning("assistant: generation failed (%s); answering with the extract", type(exc).__name__)
             draft.usage["generation_error"] = type(exc).__name__
+        finally:
+            await stream.aclose()  # early, once enough is said: that stops the generation
     # The best passage is quoted under the generated text, with the article cited: the answer
     # is grounded even when the model says little or nothing.
     extract = f"From “{chunks[0].title}”: {chunks[0].passage()}"

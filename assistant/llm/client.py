@@ -1,39 +1,61 @@
 """The web side of inference: send a request to the inference workers (or an external server)
-and stream the answer back. Used by the OpenAI-compatible API and the assistant's chat service.
+and stream the answer back. One client, asynchronous at its core: the ASGI views and the chat
+service await it; ``chat_complete`` is its synchronous entry point (management commands, the
+shell, evaluation code, tests), the same code run to the end through ``async_to_sync``.
 
-Flow for the local backend:
+Flow for the local backend (``_worker_events``):
 1. resolve the model name to a version (404 when unknown);
-2. fail fast with 503 when no inference worker has a heartbeat;
-3. subscribe to the request's channel, then enqueue the task on the `inference` queue;
-4. wait for the worker's ``started`` (at most OPTIQ_INFERENCE_QUEUE_TIMEOUT: 503 otherwise);
-5. relay ``token`` messages until ``done``. Closing the stream unsubscribes, which the worker
-   sees on its next token and stops, freeing itself for the next request.
+2. within OPTIQ_BROKER_TIMEOUT_S: fail fast with 503 when no inference worker has a heartbeat,
+   subscribe to the request's channel, enqueue the task on the `inference` queue; a broker that
+   is down or hangs is a 503 (BrokerUnavailable) instead of a request that hangs;
+3. wait for the worker's ``started`` (at most OPTIQ_INFERENCE_QUEUE_TIMEOUT: 503 otherwise);
+4. relay ``token`` messages until ``done``. While no message comes, look at the serving worker's
+   heartbeat every half second: a worker that missed WORKER_LOST_SECONDS of beats is dead
+   (WorkerLost). Before the first token the request is sent once more, to another worker, and
+   the caller does not notice; after it, the stream ends with the error.
+Closing the stream unsubscribes, which the worker sees on its next token and stops, freeing
+itself for the next request.
 
-``chat_stream``/``chat_complete`` are synchronous (views, services, shell);
-``achat_stream``/``astream`` are the asyncio twins the ASGI streaming views use. Both raise
-ModelNotFound / NoWorkerAvailable before the first token, so callers can answer 404/503.
+Errors before the first token (ModelNotFound, Unavailable, RequestRejected, BackendError) are
+raised when the stream is opened, so callers can still answer with an HTTP status.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from assistant.llm import external, streams
 from assistant.llm.errors import (
     BackendError,
+    BrokerUnavailable,
     InferenceError,
-    InferenceRequestRejected,
     ModelNotFound,
     NoWorkerAvailable,
+    RequestRejected,
+    WorkerLost,
 )
+from assistant.llm.sampling import Generation, Sampling
 from assistant.monitoring import metrics
+
+logger = logging.getLogger(__name__)
+
+# How often the web side looks at the serving worker's heartbeat while no token comes.
+LIVENESS_POLL_SECONDS = 0.5
+# A live worker that sends nothing for this long (a wedged model) ends the stream.
+SILENCE_LIMIT_SECONDS = 300.0
+BROKER_ERRORS = (TimeoutError, OSError, RedisError, KombuError)
 
 
 @dataclass
@@ -50,6 +72,7 @@ class ChatResult:
     finish_reason: str | None
     usage: dict[str, int] | None
     model: str
+    worker: str = ""
 
 
 @dataclass
@@ -92,32 +115,6 @@ def resolve_version(model: str | None, *, role: str = "chat") -> Any:
     return version
 
 
-def _params(
-    kind: str,
-    *,
-    max_tokens: int,
-    temperature: float,
-    top_p: float,
-    stop: list[str] | None,
-    seed: int | None,
-    messages: list[dict] | None = None,
-    prompt: str | None = None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "kind": kind,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
-        "stop": list(stop or []),
-        "seed": seed,
-    }
-    if kind == "chat":
-        params["messages"] = [{"role": m["role"], "content": m["content"]} for m in messages or []]
-    else:
-        params["prompt"] = prompt or ""
-    return params
-
-
 def _queue_timeout() -> float:
     return float(settings.OPTIQ_INFERENCE_QUEUE_TIMEOUT)
 
@@ -133,300 +130,261 @@ def _no_worker() -> NoWorkerAvailable:
     )
 
 
-def _enqueue(request_id: str, version: Any, params: dict[str, Any]) -> None:
+def _broker_down(exc: BaseException) -> BrokerUnavailable:
+    detail = str(exc) or type(exc).__name__
+    return BrokerUnavailable(
+        f"The broker did not answer within {streams.broker_timeout():g} s ({detail}): check REDIS_URL and Redis",
+        retry_after=5,
+    )
+
+
+def _enqueue(request_id: str, generation: Generation) -> None:
+    """Publish the task (in a thread: Celery's publish is synchronous). The bounded publish retry
+    policy and the broker's socket timeouts (settings: OPTIQ_BROKER_TIMEOUT_S) keep it short."""
     from assistant.tasks.inference import generate
 
-    generate.apply_async((request_id, {**params, "version_id": version.pk}), expires=_queue_timeout() + 5)
+    generate.apply_async((request_id, generation.model_dump(mode="json")), expires=_queue_timeout() + 5, retry=True)
 
 
-def _raise_error(message: dict[str, Any]) -> None:
-    status = int(message.get("status", 500))
-    text = message.get("message", "inference failed")
+def _raise_error(event: dict[str, Any]) -> NoReturn:
+    status = int(event.get("status", 500))
+    text = event.get("message", "inference failed")
     if status == 404:
         raise ModelNotFound(text)
     if status == 400:
-        raise InferenceRequestRejected(text, code=message.get("code"))
+        raise RequestRejected(text, code=event.get("code") or "invalid_request", param=event.get("param"))
     raise BackendError(text)
 
 
-# --- synchronous -----------------------------------------------------------------------------
-
-
-def _local_events(version: Any, params: dict[str, Any], timing: _Timing) -> Iterator[dict[str, Any]]:
-    conn = streams.connection()
-    if not streams.live_workers(conn):
-        raise _no_worker()
+async def _worker_events(version: Any, generation: Generation, timing: _Timing) -> AsyncIterator[dict[str, Any]]:
+    """The worker protocol's events for one request: ``started``, ``token``..., ``done``."""
     request_id = uuid.uuid4().hex
-    pubsub = conn.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(streams.channel(request_id))
+    conn = streams.async_connection()
+    pubsub = conn.pubsub()
     try:
-        timing.enqueued = time.perf_counter()
-        _enqueue(request_id, version, params)
+        try:
+            async with asyncio.timeout(streams.broker_timeout()):
+                if not await streams.alive_worker_count(conn):
+                    raise _no_worker()
+                await pubsub.subscribe(streams.channel(request_id))
+                # Wait for the confirmation: the worker's `started` must find the subscription.
+                while (await pubsub.get_message(timeout=streams.broker_timeout())) is None:
+                    pass
+                timing.enqueued = time.perf_counter()
+                await asyncio.to_thread(_enqueue, request_id, generation.model_copy(update={"version_id": version.pk}))
+        except BROKER_ERRORS as exc:
+            raise _broker_down(exc) from exc
+
         deadline = time.monotonic() + _queue_timeout()
-        started = False
         while True:
-            timeout = max(0.0, deadline - time.monotonic()) if not started else 300.0
-            message = pubsub.get_message(timeout=timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoWorkerAvailable(
+                    f"All inference workers stayed busy for {_queue_timeout():g} s", retry_after=_retry_after()
+                )
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
             if message is None:
-                if not started and time.monotonic() >= deadline:
-                    raise NoWorkerAvailable(
-                        f"All inference workers stayed busy for {_queue_timeout():g} s", retry_after=_retry_after()
-                    )
-                if started:
-                    raise BackendError("the inference worker stopped answering")
                 continue
             event = streams.decode(message["data"])
+            if event["type"] == "error":
+                _raise_error(event)
             if event["type"] == "started":
-                started = True
-            elif event["type"] == "error":
+                yield event
+                break
+        worker = event.get("worker", "")
+
+        heard = time.monotonic()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LIVENESS_POLL_SECONDS)
+            if message is None:
+                try:
+                    since_beat = await streams.seconds_since_beat(conn, worker)
+                except BROKER_ERRORS as exc:
+                    raise _broker_down(exc) from exc
+                if since_beat is None or since_beat > streams.WORKER_LOST_SECONDS:
+                    raise WorkerLost(f"the inference worker {worker} stopped (no heartbeat) while answering")
+                if time.monotonic() - heard > SILENCE_LIMIT_SECONDS:
+                    raise BackendError(f"the inference worker {worker} sent nothing for {SILENCE_LIMIT_SECONDS:g} s")
+                continue
+            heard = time.monotonic()
+            event = streams.decode(message["data"])
+            if event["type"] == "error":
                 _raise_error(event)
             yield event
             if event["type"] == "done":
                 return
     finally:
-        pubsub.close()  # unsubscribing tells the worker nobody listens any more
+        # Runs on the end, on an error, and when the caller goes away (its task is cancelled or
+        # the stream closed): leaving the channel tells the worker that nobody listens any more.
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await conn.aclose()
 
 
-def _events(version: Any, params: dict[str, Any], timing: _Timing) -> Iterator[dict[str, Any]]:
-    if version.backend == "external":
-        return external.stream(version, params["kind"], params)
-    return _local_events(version, params, timing)
+class ChatStream:
+    """The answer as it streams: a ChatDelta per piece of text, then a last one with
+    finish_reason and usage. ``aclose()`` early stops the generation."""
 
-
-class _DeltaStream:
-    """Iterator of ChatDelta whose setup (resolve, queue wait) already happened."""
-
-    def __init__(self, events: Iterator[dict[str, Any]], first: dict[str, Any], timing: _Timing) -> None:
-        self._events = events
+    def __init__(self, open_events: Callable[[], AsyncIterator[dict[str, Any]]], timing: _Timing) -> None:
+        self._open_events = open_events
         self._timing = timing
-        self.model: str = first.get("model") or timing.model
+        self._events: AsyncIterator[dict[str, Any]] | None = None
+        self._tokens = 0
         self._finish: str | None = None
         self._usage: dict[str, int] | None = None
         self._finished = False
+        self.model: str = timing.model
+        self.worker = ""
+        self.retried = False
 
-    def __iter__(self) -> _DeltaStream:
-        return self
+    async def start(self) -> None:
+        """Open the backend's stream and wait until a worker started on it."""
+        self._events = self._open_events()
+        try:
+            first = await anext(self._events)
+        except StopAsyncIteration:
+            raise BackendError("the backend ended the stream before starting") from None
+        self.model = first.get("model") or self.model
+        self.worker = first.get("worker") or ""
+        self._timing.on_started()
 
-    def __next__(self) -> ChatDelta:
-        if self._finished:
-            raise StopIteration
-        for event in self._events:
-            kind = event["type"]
-            if kind == "token":
-                self._timing.on_token()
-                return ChatDelta(text=event["text"], model=self.model)
-            if kind == "finish":
-                self._finish = event["finish_reason"]
-            elif kind == "usage":
-                self._usage = event["usage"]
-            elif kind == "done":
-                self._finish, self._usage = event.get("finish_reason"), event.get("usage")
-                break
-        self._finished = True
-        self._timing.on_done(self._usage)
-        self.close()
-        return ChatDelta(text="", finish_reason=self._finish or "stop", usage=self._usage, model=self.model)
-
-    def close(self) -> None:
-        close = getattr(self._events, "close", None)
-        if close is not None:
-            close()
-
-
-def stream(kind: str, *, model: str | None, **params: Any) -> _DeltaStream:
-    version = resolve_version(model)
-    timing = _Timing(model=version.name)
-    events = _events(version, _params(kind, **params), timing)
-    first = next(events)  # raises NoWorkerAvailable / ModelNotFound / BackendError before any token
-    timing.on_started()
-    return _DeltaStream(events, first, timing)
-
-
-def chat_stream(
-    *,
-    messages: list[dict],
-    model: str | None = None,
-    max_tokens: int = 256,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    stop: list[str] | None = None,
-    seed: int | None = None,
-) -> _DeltaStream:
-    """Stream a chat answer: ChatDelta per piece of text, then a last one with finish_reason and usage.
-    Closing the stream early stops the generation."""
-    return stream(
-        "chat",
-        model=model,
-        messages=messages,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        stop=stop,
-        seed=seed,
-    )
-
-
-def chat_complete(
-    *,
-    messages: list[dict],
-    model: str | None = None,
-    max_tokens: int = 256,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    stop: list[str] | None = None,
-    seed: int | None = None,
-) -> ChatResult:
-    deltas = stream(
-        "chat",
-        model=model,
-        messages=messages,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        stop=stop,
-        seed=seed,
-    )
-    parts: list[str] = []
-    last = ChatDelta(text="")
-    for delta in deltas:
-        parts.append(delta.text)
-        last = delta
-    return ChatResult(text="".join(parts), finish_reason=last.finish_reason, usage=last.usage, model=deltas.model)
-
-
-# --- asyncio ----------------------------------------------------------------------------------
-
-
-async def _alocal_events(version: Any, params: dict[str, Any], timing: _Timing) -> AsyncIterator[dict[str, Any]]:
-    import asyncio
-
-    import redis.asyncio as aredis
-
-    if not await asyncio.to_thread(streams.live_workers, streams.connection()):
-        raise _no_worker()
-    request_id = uuid.uuid4().hex
-    conn = aredis.Redis.from_url(settings.REDIS_URL)
-    pubsub = conn.pubsub(ignore_subscribe_messages=True)
-    try:
-        await pubsub.subscribe(streams.channel(request_id))
-        timing.enqueued = time.perf_counter()
-        await asyncio.to_thread(_enqueue, request_id, version, params)
-        deadline = time.monotonic() + _queue_timeout()
-        started = False
-        while True:
-            timeout = max(0.0, deadline - time.monotonic()) if not started else 300.0
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-            if message is None:
-                if not started and time.monotonic() >= deadline:
-                    raise NoWorkerAvailable(
-                        f"All inference workers stayed busy for {_queue_timeout():g} s", retry_after=_retry_after()
-                    )
-                if started:
-                    raise BackendError("the inference worker stopped answering")
-                continue
-            event = streams.decode(message["data"])
-            if event["type"] == "started":
-                started = True
-            elif event["type"] == "error":
-                _raise_error(event)
-            yield event
-            if event["type"] == "done":
-                return
-    finally:
-        # Runs on normal end, on error and when the client disconnects (the task is cancelled).
-        await pubsub.aclose()
-        await conn.aclose()
-
-
-class AsyncDeltaStream:
-    def __init__(self, events: AsyncIterator[dict[str, Any]], first: dict[str, Any], timing: _Timing) -> None:
-        self._events = events
-        self._timing = timing
-        self.model: str = first.get("model") or timing.model
-        self._finished = False
-
-    def __aiter__(self) -> AsyncDeltaStream:
+    def __aiter__(self) -> ChatStream:
         return self
 
     async def __anext__(self) -> ChatDelta:
-        if self._finished:
+        if self._finished or self._events is None:
             raise StopAsyncIteration
-        finish: str | None = None
-        usage: dict[str, int] | None = None
-        async for event in self._events:
-            kind = event["type"]
-            if kind == "token":
-                self._timing.on_token()
-                return ChatDelta(text=event["text"], model=self.model)
-            if kind == "finish":
-                finish = event["finish_reason"]
-            elif kind == "usage":
-                usage = event["usage"]
-            elif kind == "done":
-                finish, usage = event.get("finish_reason"), event.get("usage")
-                break
-        self._finished = True
-        self._timing.on_done(usage)
+        try:
+            while True:
+                try:
+                    event = await anext(self._events)
+                except StopAsyncIteration:
+                    break
+                except WorkerLost:
+                    if self._tokens or self.retried:
+                        raise
+                    # Nothing reached the caller yet: ask another worker, once.
+                    logger.warning("inference worker %s lost before the first token; retrying once", self.worker)
+                    self.retried = True
+                    await self._close_events()
+                    await self.start()
+                    continue
+                kind = event["type"]
+                if kind == "token":
+                    self._tokens += 1
+                    self._timing.on_token()
+                    return ChatDelta(text=event["text"], model=self.model)
+                if kind == "finish":
+                    self._finish = event["finish_reason"]
+                elif kind == "usage":
+                    self._usage = event["usage"]
+                elif kind == "done":
+                    self._finish, self._usage = event.get("finish_reason"), event.get("usage")
+                    self.worker = event.get("worker") or self.worker
+                    break
+        except BaseException:
+            await self.aclose()
+            raise
         await self.aclose()
-        return ChatDelta(text="", finish_reason=finish or "stop", usage=usage, model=self.model)
+        self._timing.on_done(self._usage)
+        return ChatDelta(text="", finish_reason=self._finish or "stop", usage=self._usage, model=self.model)
 
-    async def aclose(self) -> None:
-        aclose = getattr(self._events, "aclose", None)
+    async def collect(self) -> ChatResult:
+        """Read the whole answer."""
+        parts: list[str] = []
+        last = ChatDelta(text="")
+        try:
+            async for delta in self:
+                parts.append(delta.text)
+                last = delta
+        finally:
+            await self.aclose()
+        return ChatResult(
+            text="".join(parts),
+            finish_reason=last.finish_reason,
+            usage=last.usage,
+            model=self.model,
+            worker=self.worker,
+        )
+
+    async def _close_events(self) -> None:
+        events, self._events = self._events, None
+        aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
 
+    async def aclose(self) -> None:
+        self._finished = True
+        await self._close_events()
 
-async def astream(kind: str, *, model: str | None, **params: Any) -> AsyncDeltaStream:
+
+async def require_workers(version: Any) -> None:
+    """Raise Unavailable now when the version's inference workers could not take a request (none
+    beats, or the broker does not answer): lets a caller fail fast before slow preparation."""
+    if version.backend == "external":
+        return
+    conn = streams.async_connection()
+    try:
+        async with asyncio.timeout(streams.broker_timeout()):
+            alive = await streams.alive_worker_count(conn)
+    except BROKER_ERRORS as exc:
+        raise _broker_down(exc) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.aclose()
+    if not alive:
+        raise _no_worker()
+
+
+async def astream(generation: Generation, *, model: str | None = None) -> ChatStream:
+    """Open a stream for `generation` on the version `model` names (None or an alias: the active one)."""
     version = await sync_to_async(resolve_version)(model)
     timing = _Timing(model=version.name)
-    payload = _params(kind, **params)
-    events: AsyncIterator[dict[str, Any]] = (
-        external.astream(version, kind, payload)
-        if version.backend == "external"
-        else _alocal_events(version, payload, timing)
-    )
-    try:
-        first = await events.__anext__()
-    except StopAsyncIteration:
-        raise BackendError("the backend ended the stream before starting") from None
-    timing.on_started()
-    return AsyncDeltaStream(events, first, timing)
+
+    def open_events() -> AsyncIterator[dict[str, Any]]:
+        if version.backend == "external":
+            return external.events(version, generation)
+        return _worker_events(version, generation, timing)
+
+    stream = ChatStream(open_events, timing)
+    await stream.start()
+    return stream
 
 
 async def achat_stream(
-    *,
-    messages: list[dict],
-    model: str | None = None,
-    max_tokens: int = 256,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    stop: list[str] | None = None,
-    seed: int | None = None,
-) -> AsyncDeltaStream:
-    """The asyncio twin of chat_stream, for ASGI streaming responses: ``async for delta in await achat_stream(...)``."""
-    return await astream(
-        "chat",
-        model=model,
-        messages=messages,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        stop=stop,
-        seed=seed,
-    )
+    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+) -> ChatStream:
+    """Stream a chat answer: ``async for delta in await achat_stream(...)``. `sampling` takes the
+    fields of Sampling (max_tokens, temperature, top_p, stop, seed); `json_schema` makes the
+    answer JSON matching that schema."""
+    return await astream(Generation.chat(messages, Sampling(json_schema=json_schema, **sampling)), model=model)
+
+
+async def achat_complete(
+    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+) -> ChatResult:
+    stream = await achat_stream(messages=messages, model=model, json_schema=json_schema, **sampling)
+    return await stream.collect()
+
+
+def chat_complete(
+    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+) -> ChatResult:
+    """The whole chat answer, from synchronous code (not from inside an event loop: await
+    ``achat_complete`` there)."""
+    return async_to_sync(achat_complete)(messages=messages, model=model, json_schema=json_schema, **sampling)
 
 
 __all__ = [
-    "AsyncDeltaStream",
     "ChatDelta",
     "ChatResult",
+    "ChatStream",
     "InferenceError",
-    "ModelNotFound",
-    "NoWorkerAvailable",
+    "achat_complete",
     "achat_stream",
     "astream",
     "chat_complete",
-    "chat_stream",
+    "require_workers",
     "resolve_version",
-    "stream",
 ]

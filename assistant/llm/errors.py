@@ -15,29 +15,39 @@ class ModelNotFound(InferenceError):
     code = "model_not_found"
 
 
-class InferenceRequestRejected(InferenceError, ValueError):
-    """The worker refused the request as given, e.g. a prompt longer than the context (400).
-
-    Also a ValueError, which is what callers caught before this error had a name."""
+class RequestRejected(InferenceError):
+    """The worker refused the request as asked, e.g. prompt plus max_tokens beyond the context (400)."""
 
     status = 400
     code = "invalid_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str = "invalid_request", param: str | None = None) -> None:
         super().__init__(message)
-        if code:
-            self.code = code
+        self.code = code
+        self.param = param
 
 
-class NoWorkerAvailable(InferenceError):
-    """No inference worker took the request in time (503 with Retry-After)."""
+class Unavailable(InferenceError):
+    """Generation cannot start now; the client may try again after `retry_after` seconds (503)."""
 
     status = 503
-    code = "no_worker_available"
+    code = "unavailable"
 
     def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoWorkerAvailable(Unavailable):
+    """No inference worker exists, or none took the request in time."""
+
+    code = "no_worker_available"
+
+
+class BrokerUnavailable(Unavailable):
+    """The broker (Redis) is down or does not answer within OPTIQ_BROKER_TIMEOUT_S."""
+
+    code = "broker_unavailable"
 
 
 class BackendError(InferenceError):
@@ -45,3 +55,9 @@ class BackendError(InferenceError):
 
     status = 502
     code = "backend_error"
+
+
+class WorkerLost(BackendError):
+    """The inference worker serving the request stopped beating (killed, or its machine went away)."""
+
+    code = "worker_lost"

@@ -2,49 +2,60 @@
 llama.cpp's llama-server, vLLM) that a practice already runs, chosen per model version.
 
 The version's `path`, when set, is the model id on that server; otherwise its name is sent.
+Events come out in the worker protocol's terms (``started``, ``token``, ``finish``, ``usage``),
+so the client treats both backends alike.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from assistant.llm.errors import BackendError, NoWorkerAvailable
+from assistant.llm.sampling import Generation
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=30.0, pool=30.0)
 
 
-def _request(version: Any, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _request(version: Any, generation: Generation) -> tuple[str, dict[str, Any]]:
+    sampling = generation.sampling
     body: dict[str, Any] = {
         "model": version.path or version.name,
-        "max_tokens": params["max_tokens"],
-        "temperature": params["temperature"],
-        "top_p": params["top_p"],
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    if params.get("stop"):
-        body["stop"] = params["stop"]
-    if params.get("seed") is not None:
-        body["seed"] = params["seed"]
-    if kind == "chat":
-        body["messages"] = params["messages"]
+    if sampling.stop:
+        body["stop"] = list(sampling.stop)
+    if sampling.seed is not None:
+        body["seed"] = sampling.seed
+    if sampling.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": sampling.json_schema},
+        }
+    if generation.kind == "chat":
+        body["messages"] = generation.message_dicts()
         return f"{version.base_url}/chat/completions", body
-    body["prompt"] = params["prompt"]
+    body["prompt"] = generation.prompt
     return f"{version.base_url}/completions", body
 
 
 def _events(kind: str, line: str) -> list[dict[str, Any]]:
-    """Translate one SSE line into the worker protocol's token/done events."""
+    """Translate one SSE line into the worker protocol's token/finish/usage events."""
     if not line.startswith("data:"):
         return []
     data = line[5:].strip()
     if not data or data == "[DONE]":
         return []
     chunk = json.loads(data)
+    if chunk.get("error"):
+        raise BackendError(f"the external server failed mid-answer: {chunk['error'].get('message', chunk['error'])}")
     events: list[dict[str, Any]] = []
     for choice in chunk.get("choices") or []:
         text = (choice.get("delta") or {}).get("content") if kind == "chat" else choice.get("text")
@@ -65,28 +76,15 @@ def _raise_for(version: Any, response: httpx.Response, body: bytes) -> None:
     )
 
 
-def stream(version: Any, kind: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    url, body = _request(version, kind, params)
-    try:
-        with httpx.Client(timeout=TIMEOUT) as client, client.stream("POST", url, json=body) as response:
-            if response.status_code != 200:
-                _raise_for(version, response, response.read())
-            yield {"type": "started", "model": version.name}
-            for line in response.iter_lines():
-                yield from _events(kind, line)
-    except httpx.TransportError as exc:
-        raise BackendError(f"cannot reach the external server for {version.name} at {version.base_url}: {exc}") from exc
-
-
-async def astream(version: Any, kind: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    url, body = _request(version, kind, params)
+async def events(version: Any, generation: Generation) -> AsyncIterator[dict[str, Any]]:
+    url, body = _request(version, generation)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client, client.stream("POST", url, json=body) as response:
             if response.status_code != 200:
                 _raise_for(version, response, await response.aread())
-            yield {"type": "started", "model": version.name}
+            yield {"type": "started", "model": version.name, "worker": version.base_url}
             async for line in response.aiter_lines():
-                for event in _events(kind, line):
+                for event in _events(generation.kind, line):
                     yield event
     except httpx.TransportError as exc:
         raise BackendError(f"cannot reach the external server for {version.name} at {version.base_url}: {exc}") from exc

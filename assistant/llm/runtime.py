@@ -3,9 +3,13 @@
 Each Celery worker process keeps one loaded ``Llama`` keyed by what it depends on (GGUF path,
 LoRA adapter and scale, load parameters). A request names the version it wants (the web side
 resolves "the active one"); when that differs from what is loaded, the new model is loaded
-and replaces the old one for later requests. A background thread keeps the process's
-heartbeat and preloads a newly activated version, so the first request after an activation
-usually finds it warm.
+and replaces the old one for later requests. One background thread beats the process's
+heartbeat every second and does nothing else, so a slow model load never makes a live worker
+look dead; another preloads a newly activated version, so the first request after an
+activation usually finds it warm.
+
+A request with a JSON schema is decoded under llama.cpp's grammar for that schema (compiled
+once per schema and kept), so its output parses.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
+from pydantic import ValidationError
 
 from assistant.llm import streams
 from assistant.llm.chat_formats import END_OF_TURN, render
-from assistant.llm.errors import BackendError, ModelNotFound
+from assistant.llm.errors import BackendError, ModelNotFound, RequestRejected
+from assistant.llm.sampling import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ _loaded: LoadedModel | None = None
 _worker_id = ""
 _heartbeat_started = False
 _heartbeat_stop = threading.Event()
-_heartbeat_thread: threading.Thread | None = None
+_heartbeat_threads: list[threading.Thread] = []
 
 
 def worker_id() -> str:
@@ -138,47 +145,66 @@ def model_for(version: Any) -> LoadedModel:
         return _loaded
 
 
-def loaded_model() -> LoadedModel | None:
-    return _loaded
+@lru_cache(maxsize=64)
+def _grammar(schema_key: str) -> Any:
+    """llama.cpp's grammar for a JSON schema (in its canonical spelling)."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema_key, verbose=False)
+    except Exception as exc:  # the converter raises plain exceptions on schemas it cannot express
+        raise RequestRejected(
+            f"the JSON schema cannot be turned into a grammar: {exc}",
+            code="invalid_json_schema",
+            param="response_format",
+        ) from exc
 
 
-def _prompt_tokens(model: LoadedModel, payload: dict[str, Any]) -> tuple[list[int], list[str]]:
+def _prompt_tokens(model: LoadedModel, generation: Generation) -> tuple[list[int], list[str]]:
     llm = model.llm
-    if payload["kind"] == "completion":
-        return llm.tokenize(payload["prompt"].encode(), add_bos=True, special=False), []
-    messages = payload["messages"]
+    if generation.kind == "completion":
+        return llm.tokenize(generation.prompt.encode(), add_bos=True, special=False), []
+    messages = generation.message_dicts()
     if model.template is not None:
         formatted = model.template(messages=messages)
         tokens = llm.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, [s for s in stops if s]
-    prompt = render(model.chat_format, messages, add_generation_prompt=True)
+    prompt = render(
+        model.chat_format,
+        [{"role": m.role, "content": m.content} for m in generation.messages],
+        add_generation_prompt=True,
+    )
     return llm.tokenize(prompt.encode(), add_bos=True, special=True), [END_OF_TURN[model.chat_format]]
 
 
-def generate(model: LoadedModel, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def generate(model: LoadedModel, generation: Generation) -> Iterator[dict[str, Any]]:
     """Yield ``{"text": ...}`` per token, then ``{"finish_reason", "usage"}``."""
     llm = model.llm
-    tokens, stops = _prompt_tokens(model, payload)
-    max_tokens = int(payload.get("max_tokens") or 256)
-    if len(tokens) + max_tokens > llm.n_ctx():
+    sampling = generation.sampling
+    tokens, stops = _prompt_tokens(model, generation)
+    if len(tokens) + sampling.max_tokens > llm.n_ctx():
         # llama.cpp would fail mid-way; say it up front in OpenAI's terms.
-        raise ValueError(
-            f"the prompt ({len(tokens)} tokens) plus max_tokens ({max_tokens}) exceeds the context length "
-            f"of {model.name} ({llm.n_ctx()} tokens)"
+        raise RequestRejected(
+            f"the prompt ({len(tokens)} tokens) plus max_tokens ({sampling.max_tokens}) exceeds the context length "
+            f"of {model.name} ({llm.n_ctx()} tokens)",
+            code="context_length_exceeded",
+            param="max_tokens",
         )
-    stop = [*stops, *(payload.get("stop") or [])]
-    if payload.get("seed") is not None:
+    schema_key = sampling.schema_key()
+    grammar = _grammar(schema_key) if schema_key is not None else None
+    if sampling.seed is not None:
         # Reusing the cached prompt prefix changes the logits in the last bits; a seeded request
         # must repeat exactly, so it evaluates its whole prompt afresh.
         llm.reset()
     chunks = llm.create_completion(
         prompt=tokens,
-        max_tokens=max_tokens,
-        temperature=float(payload.get("temperature", 0.7)),
-        top_p=float(payload.get("top_p", 0.95)),
-        stop=stop,
-        seed=payload.get("seed"),
+        max_tokens=sampling.max_tokens,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        stop=[*stops, *sampling.stop],
+        seed=sampling.seed,
+        grammar=grammar,
         stream=True,
     )
     text_parts: list[str] = []
@@ -210,8 +236,13 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     ensure_heartbeat()
     conn = streams.connection()
     room = streams.channel(request_id)
+    try:
+        generation = Generation.model_validate(payload)
+    except ValidationError as exc:  # a web process of another release: say so rather than hang it
+        conn.publish(room, streams.encode("error", status=400, code="invalid_request", message=str(exc)))
+        return {"status": "rejected"}
     close_old_connections()
-    version = ModelVersion.objects.filter(pk=payload["version_id"]).first()
+    version = ModelVersion.objects.filter(pk=generation.version_id or 0).first()
     if version is None:
         conn.publish(
             room,
@@ -219,17 +250,21 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
                 "error",
                 status=404,
                 code=ModelNotFound.code,
-                message=f"model version {payload['version_id']} no longer exists",
+                message=f"model version {generation.version_id} no longer exists",
             ),
         )
         return {"status": "missing"}
-    if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
-        return {"status": "abandoned"}  # the client stopped waiting before a worker was free
+    # Busy before anyone hears it started, so that whoever sees `started` finds it busy.
     conn.hset(streams.BUSY_KEY, worker_id(), request_id)
     sent = 0
     try:
+        schema_key = generation.sampling.schema_key()
+        if schema_key is not None:
+            _grammar(schema_key)  # a schema llama.cpp cannot express is refused before anything starts
+        if conn.publish(room, streams.encode("started", worker=worker_id(), model=version.name)) == 0:
+            return {"status": "abandoned"}  # the client stopped waiting before a worker was free
         model = model_for(version)
-        for event in generate(model, payload):
+        for event in generate(model, generation):
             if "text" in event:
                 if conn.publish(room, streams.encode("token", text=event["text"])) == 0:
                     logger.info("request %s: client gone after %d tokens, stopping", request_id, sent)
@@ -238,8 +273,8 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
             else:
                 conn.publish(room, streams.encode("done", model=version.name, worker=worker_id(), **event))
                 return {"status": "done", "tokens": sent}
-    except ValueError as exc:
-        conn.publish(room, streams.encode("error", status=400, code="context_length_exceeded", message=str(exc)))
+    except RequestRejected as exc:
+        conn.publish(room, streams.encode("error", status=400, code=exc.code, param=exc.param, message=str(exc)))
         return {"status": "rejected"}
     except BackendError as exc:
         conn.publish(room, streams.encode("error", status=exc.status, code=exc.code, message=str(exc)))
@@ -253,13 +288,22 @@ def run_request(request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"status": "done", "tokens": sent}
 
 
-def _heartbeat_loop() -> None:
+def _beat_loop() -> None:
+    conn = streams.connection()
+    while not _heartbeat_stop.is_set():
+        try:
+            streams.worker_heartbeat(conn, worker_id())
+        except Exception:
+            logger.warning("inference heartbeat failed", exc_info=True)
+        _heartbeat_stop.wait(streams.HEARTBEAT_SECONDS)
+
+
+def _preload_loop() -> None:
     from assistant.registry.selectors import active_model
 
     conn = streams.connection()
     while not _heartbeat_stop.is_set():
         try:
-            streams.worker_heartbeat(conn, worker_id())
             close_old_connections()
             active = active_model(role="chat")
             current = _loaded
@@ -273,28 +317,33 @@ def _heartbeat_loop() -> None:
             elif current is not None:
                 conn.hset(streams.LOADED_KEY, worker_id(), current.name)
         except Exception:
-            logger.warning("inference heartbeat failed", exc_info=True)
-        _heartbeat_stop.wait(streams.HEARTBEAT_SECONDS)
+            logger.warning("inference model preload failed", exc_info=True)
+        _heartbeat_stop.wait(2.0)
 
 
 def ensure_heartbeat() -> None:
-    """Start this process's heartbeat thread once (idempotent, safe after fork)."""
-    global _heartbeat_started, _heartbeat_thread
+    """Start this process's heartbeat and preload threads once (idempotent, safe after fork)."""
+    global _heartbeat_started
     if _heartbeat_started:
         return
     _heartbeat_started = True
     _heartbeat_stop.clear()
-    _heartbeat_thread = threading.Thread(target=_heartbeat_loop, name="optiq-inference-heartbeat", daemon=True)
-    _heartbeat_thread.start()
+    _heartbeat_threads[:] = [
+        threading.Thread(target=_beat_loop, name="optiq-inference-heartbeat", daemon=True),
+        threading.Thread(target=_preload_loop, name="optiq-inference-preload", daemon=True),
+    ]
+    for thread in _heartbeat_threads:
+        thread.start()
 
 
 def stop_heartbeat() -> None:
-    """Stop the heartbeat thread and deregister this worker (its shutdown, or a test's worker)."""
+    """Stop the heartbeat and deregister this worker (its shutdown, or a test's worker)."""
     global _heartbeat_started
     _heartbeat_stop.set()
     _heartbeat_started = False
-    if _heartbeat_thread is not None and _heartbeat_thread is not threading.current_thread():
-        _heartbeat_thread.join(timeout=5)  # so that a beat in flight cannot re-register the worker
+    for thread in _heartbeat_threads:
+        if thread is not threading.current_thread():
+            thread.join(timeout=5)  # so that a beat in flight cannot re-register the worker
     try:
         streams.worker_gone(streams.connection(), worker_id())
     except Exception:

@@ -36,9 +36,17 @@ class AssistantMessage(models.Model):
         REFUSAL = "refusal", "Refusal"
         ERROR = "error", "Error"
 
+    class Status(models.TextChoices):
+        COMPLETE = "complete", "Complete"
+        STOPPED = "stopped", "Stopped by the user"
+        INCOMPLETE = "incomplete", "Cut short by a failure"
+
     thread = models.ForeignKey(AssistantThread, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=20, choices=Role.choices)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.QUESTION)
+    # An answer the user stopped (the client went away) or a failure cut short keeps what was
+    # written, marked as such.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.COMPLETE)
     content = models.TextField()
     sources = models.JSONField(default=list, blank=True)
     tool_calls = models.JSONField(default=list, blank=True)

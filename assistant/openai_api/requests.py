@@ -1,13 +1,32 @@
-"""Validation of OpenAI-style request bodies: every rule names its field, as OpenAI's own errors do."""
+"""OpenAI request bodies as pydantic models: every broken rule is a 400 whose `param` names the
+field ("messages[0].role"), as OpenAI's own errors do. The sampling fields share their types
+with `assistant.llm.sampling.Sampling`, which the models hand to the inference client.
+
+Fields OpenAI defines that OptiQ does not use (user, logit_bias, ...) are accepted and ignored,
+so that the official clients work unchanged; values are checked strictly ("0.5" is not a number).
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-CHAT_ROLES = ("system", "user", "assistant")
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from assistant.llm.sampling import (
+    ChatMessage,
+    Generation,
+    MaxTokens,
+    Sampling,
+    Seed,
+    StopSequence,
+    Temperature,
+    TopP,
+    check_json_schema,
+)
+
 MAX_STOP_SEQUENCES = 4
+MAX_EMBEDDING_INPUTS = 2048
 
 
 class InvalidRequest(ValueError):
@@ -16,147 +35,147 @@ class InvalidRequest(ValueError):
         self.param = param
 
 
-@dataclass
-class GenerationRequest:
-    model: str | None
-    max_tokens: int
-    temperature: float
-    top_p: float
-    stop: list[str]
-    seed: int | None
-    stream: bool
-    include_usage: bool = True
-    messages: list[dict[str, str]] = field(default_factory=list)
-    prompt: str = ""
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "stop": self.stop,
-            "seed": self.seed,
-        }
-
-
-def parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object")
-    return data
-
-
-def _number(data: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = data.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(f"'{name}' must be a number", param=name)
-    if not low <= value <= high:
-        raise InvalidRequest(f"'{name}' must be between {low:g} and {high:g}", param=name)
-    return float(value)
-
-
-def _integer(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f"'{name}' must be an integer", param=name)
-    if not low <= value <= high:
-        raise InvalidRequest(f"'{name}' must be between {low} and {high}", param=name)
+def _text_content(value: Any) -> Any:
+    """Content as a string, or as content parts of which only text is supported."""
+    if isinstance(value, list):
+        if not all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in value):
+            raise PydanticCustomError(
+                "text_parts", "content parts must be text parts (type 'text' with a 'text' string)"
+            )
+        return "".join(part["text"] for part in value)
     return value
 
 
-def _content(value: Any, index: int) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # content parts: only text is supported
-        texts = []
-        for part in value:
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _single_prompt(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+Body = TypeVar("Body", bound=_Body)
+
+
+class RequestMessage(_Body):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Annotated[str, BeforeValidator(_text_content)]
+
+    def chat_message(self) -> ChatMessage:
+        return ChatMessage(role="system" if self.role == "developer" else self.role, content=self.content)
+
+
+class StreamOptions(_Body):
+    include_usage: bool = True
+
+
+class JsonSchemaFormat(_Body):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    description: str | None = None
+    definition: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+    @field_validator("definition")
+    @classmethod
+    def _valid_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if schema is None else check_json_schema(schema)
+
+
+class ResponseFormat(_Body):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    def schema_for_output(self) -> dict[str, Any] | None:
+        if self.type == "text":
+            return None
+        if self.type == "json_schema":
+            if self.json_schema is None:
                 raise InvalidRequest(
-                    f"'messages[{index}].content' parts must be text parts", param=f"messages[{index}].content"
+                    "'response_format.json_schema' is required when the type is json_schema",
+                    param="response_format.json_schema",
                 )
-            texts.append(part["text"])
-        return "".join(texts)
-    raise InvalidRequest(f"'messages[{index}].content' must be a string", param=f"messages[{index}].content")
+            return self.json_schema.definition or {"type": "object"}
+        return {"type": "object"}
 
 
-def _common(data: dict[str, Any]) -> dict[str, Any]:
-    model = data.get("model")
-    if model is not None and not isinstance(model, str):
-        raise InvalidRequest("'model' must be a string", param="model")
-    max_tokens = _integer(data, "max_completion_tokens", 1, 32768)
-    max_tokens = _integer(data, "max_tokens", 1, 32768) or max_tokens or 256
-    stop = data.get("stop") or []
-    if isinstance(stop, str):
-        stop = [stop]
-    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
-        raise InvalidRequest("'stop' must be a non-empty string or a list of them", param="stop")
-    if len(stop) > MAX_STOP_SEQUENCES:
-        raise InvalidRequest(f"'stop' takes at most {MAX_STOP_SEQUENCES} sequences", param="stop")
-    n = _integer(data, "n", 1, 1)
-    del n  # only one choice is generated; anything else was rejected above
-    stream = data.get("stream", False)
-    if not isinstance(stream, bool):
-        raise InvalidRequest("'stream' must be true or false", param="stream")
-    options = data.get("stream_options") or {}
-    if not isinstance(options, dict):
-        raise InvalidRequest("'stream_options' must be an object", param="stream_options")
-    return {
-        "model": model,
-        "max_tokens": max_tokens,
-        "temperature": _number(data, "temperature", 0.7, 0.0, 2.0),
-        "top_p": _number(data, "top_p", 0.95, 0.0, 1.0),
-        "stop": stop,
-        "seed": _integer(data, "seed", -(2**63), 2**64 - 1),
-        "stream": stream,
-        # The usage chunk is always sent; include_usage=false is honoured when asked.
-        "include_usage": bool(options.get("include_usage", True)),
-    }
+class _GenerationBody(_Body):
+    model: str | None = None
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    stop: Annotated[list[StopSequence], Field(max_length=MAX_STOP_SEQUENCES), BeforeValidator(_one_or_many)] | None = (
+        None
+    )
+    seed: Seed | None = None
+    n: Literal[1] | None = None  # one choice is generated
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        # The usage chunk is sent unless include_usage=false is asked for.
+        return self.stream_options is None or self.stream_options.include_usage
+
+    def sampling(self, *, default_max_tokens: int, json_schema: dict[str, Any] | None = None) -> Sampling:
+        given: dict[str, Any] = {
+            "max_tokens": self.max_tokens or self.max_completion_tokens or default_max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": tuple(self.stop or ()),
+            "seed": self.seed,
+        }
+        return Sampling(json_schema=json_schema, **{k: v for k, v in given.items() if v is not None})
 
 
-def chat_request(data: dict[str, Any]) -> GenerationRequest:
-    messages = data.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequest("'messages' must be a non-empty list of {role, content} objects", param="messages")
-    cleaned = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise InvalidRequest(f"'messages[{index}]' must be an object", param=f"messages[{index}]")
-        role = message.get("role")
-        if role == "developer":
-            role = "system"
-        if role not in CHAT_ROLES:
-            raise InvalidRequest(
-                f"'messages[{index}].role' must be one of {', '.join(CHAT_ROLES)}", param=f"messages[{index}].role"
-            )
-        cleaned.append({"role": role, "content": _content(message.get("content"), index)})
-    return GenerationRequest(messages=cleaned, **_common(data))
+class ChatCompletionRequest(_GenerationBody):
+    messages: Annotated[list[RequestMessage], Field(min_length=1)]
+    response_format: ResponseFormat | None = None
+
+    def generation(self) -> Generation:
+        schema = self.response_format.schema_for_output() if self.response_format else None
+        return Generation.chat(
+            tuple(m.chat_message() for m in self.messages), self.sampling(default_max_tokens=256, json_schema=schema)
+        )
 
 
-def completion_request(data: dict[str, Any]) -> GenerationRequest:
-    prompt = data.get("prompt")
-    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
-        prompt = prompt[0]
-    if not isinstance(prompt, str) or not prompt:
-        raise InvalidRequest("'prompt' must be a non-empty string", param="prompt")
-    common = _common(data)
-    if "max_tokens" not in data:
-        common["max_tokens"] = 16  # OpenAI's default for completions
-    return GenerationRequest(prompt=prompt, **common)
+class CompletionRequest(_GenerationBody):
+    prompt: Annotated[str, Field(min_length=1), BeforeValidator(_single_prompt)]
+
+    def generation(self) -> Generation:
+        # 16 tokens is OpenAI's default for completions.
+        return Generation.completion(self.prompt, self.sampling(default_max_tokens=16))
 
 
-def embedding_inputs(data: dict[str, Any]) -> list[str]:
-    inputs = data.get("input")
-    if isinstance(inputs, str):
-        inputs = [inputs]
-    if not isinstance(inputs, list) or not inputs or not all(isinstance(text, str) for text in inputs):
-        raise InvalidRequest("'input' must be a string or a non-empty list of strings", param="input")
-    if len(inputs) > 2048:
-        raise InvalidRequest("'input' takes at most 2048 strings", param="input")
-    return inputs
+class EmbeddingRequest(_Body):
+    model: str | None = None
+    input: Annotated[list[str], Field(min_length=1, max_length=MAX_EMBEDDING_INPUTS), BeforeValidator(_one_or_many)]
+    encoding_format: Literal["float", "base64"] = "float"
+
+
+def _param(location: tuple[int | str, ...]) -> str | None:
+    """('messages', 0, 'role') -> 'messages[0].role', as OpenAI names parameters."""
+    param = ""
+    for part in location:
+        param += f"[{part}]" if isinstance(part, int) else (f".{part}" if param else str(part))
+    return param or None
+
+
+def parse(body_type: type[Body], body: bytes) -> Body:
+    """The request body as `body_type`, or InvalidRequest naming the first field that breaks a rule."""
+    try:
+        return body_type.model_validate_json(body or b"")
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        if error["type"] == "json_invalid":
+            raise InvalidRequest(f"The request body is not valid JSON: {error['msg']}") from None
+        param = _param(tuple(error["loc"]))
+        if param is None:
+            raise InvalidRequest(f"The request body must be a JSON object: {error['msg']}") from None
+        raise InvalidRequest(f"'{param}': {error['msg']}", param=param) from None

@@ -8,7 +8,7 @@ Errors use OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
 from __future__ import annotations
 
 import base64
-import json
+import logging
 import struct
 import time
 import uuid
@@ -17,16 +17,20 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import authenticate_bearer
+from assistant.api.sse import event_stream_response, sse_event
 from assistant.llm import client
 from assistant.llm.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_NAME
-from assistant.llm.errors import InferenceError, ModelNotFound, NoWorkerAvailable
+from assistant.llm.errors import InferenceError, ModelNotFound, Unavailable
 from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
+from optiq_site.exception_handlers import unhandled_error_response
+
+logger = logging.getLogger(__name__)
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -39,6 +43,12 @@ ERROR_TYPES = {
 }
 
 
+def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {
+        "error": {"message": message, "type": ERROR_TYPES.get(status, "server_error"), "param": param, "code": code}
+    }
+
+
 def error_response(
     status: int,
     message: str,
@@ -47,15 +57,12 @@ def error_response(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {
-        "error": {"message": message, "type": ERROR_TYPES.get(status, "server_error"), "param": param, "code": code}
-    }
-    return JsonResponse(body, status=status, headers=headers)
+    return JsonResponse(error_body(status, message, param=param, code=code), status=status, headers=headers)
 
 
 def inference_error_response(exc: InferenceError) -> JsonResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NoWorkerAvailable) else None
-    param = "model" if isinstance(exc, ModelNotFound) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    param = "model" if isinstance(exc, ModelNotFound) else getattr(exc, "param", None)
     return error_response(exc.status, str(exc), param=param, code=exc.code, headers=headers)
 
 
@@ -88,26 +95,14 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                     response = error_response(400, str(exc), param=exc.param, code="invalid_request")
                 except InferenceError as exc:
                     response = inference_error_response(exc)
-                except ValueError as exc:  # rejected by the worker, e.g. the context length
-                    response = error_response(400, str(exc), code="context_length_exceeded")
+                except Exception as exc:
+                    response = unhandled_error_response(request, exc)
             REQUESTS.labels(name, model, str(response.status_code)).inc()
             return response
 
         return wrapper
 
     return decorate
-
-
-def _sse(data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    return f"data: {payload}\n\n".encode()
-
-
-def _event_stream(chunks: AsyncIterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # let tokens through reverse proxies as they come
-    return response
 
 
 @openai_endpoint("models", method="GET")
@@ -157,39 +152,35 @@ async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
 
 
 async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, str]:
-    data = parse.parse_json(request.body)
-    req = parse.chat_request(data) if kind == "chat" else parse.completion_request(data)
-    extra = {"messages": req.messages} if kind == "chat" else {"prompt": req.prompt}
-    deltas = await client.astream(kind, model=req.model, **extra, **req.params())
+    body_type: type[parse.ChatCompletionRequest | parse.CompletionRequest] = (
+        parse.ChatCompletionRequest if kind == "chat" else parse.CompletionRequest
+    )
+    body = parse.parse(body_type, request.body)
+    deltas = await client.astream(body.generation(), model=body.model)
     ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())
     model = deltas.model
-    if not req.stream:
-        parts: list[str] = []
-        last = client.ChatDelta(text="")
-        async for delta in deltas:
-            parts.append(delta.text)
-            last = delta
-        text = "".join(parts)
+    if not body.stream:
+        result = await deltas.collect()
         choice: dict[str, Any] = (
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": {"role": "assistant", "content": result.text},
                 "logprobs": None,
-                "finish_reason": last.finish_reason,
+                "finish_reason": result.finish_reason,
             }
             if kind == "chat"
-            else {"index": 0, "text": text, "logprobs": None, "finish_reason": last.finish_reason}
+            else {"index": 0, "text": result.text, "logprobs": None, "finish_reason": result.finish_reason}
         )
-        body = {
+        answer = {
             "id": ident,
             "object": "chat.completion" if kind == "chat" else "text_completion",
             "created": created,
             "model": model,
             "choices": [choice],
-            "usage": last.usage,
+            "usage": result.usage,
         }
-        return JsonResponse(body), model
+        return JsonResponse(answer), model
 
     obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
 
@@ -206,30 +197,25 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, 
     async def events() -> AsyncIterator[bytes]:
         try:
             if kind == "chat":
-                yield _sse(chunk(None, None, first=True))
+                yield sse_event(chunk(None, None, first=True))
             async for delta in deltas:
                 if delta.finish_reason is None:
-                    yield _sse(chunk(delta.text, None))
+                    yield sse_event(chunk(delta.text, None))
                     continue
-                yield _sse(chunk(None, delta.finish_reason))
-                if req.include_usage:
-                    yield _sse(
-                        {
-                            "id": ident,
-                            "object": obj,
-                            "created": created,
-                            "model": model,
-                            "choices": [],
-                            "usage": delta.usage,
-                        }
-                    )
-            yield _sse("[DONE]")
+                yield sse_event(chunk(None, delta.finish_reason))
+                if body.include_usage:
+                    usage = {"id": ident, "object": obj, "created": created, "model": model, "choices": []}
+                    yield sse_event({**usage, "usage": delta.usage})
+            yield sse_event("[DONE]")
         except InferenceError as exc:  # after the headers went out, the error travels in the stream
-            yield _sse({"error": {"message": str(exc), "type": "server_error", "param": None, "code": exc.code}})
+            yield sse_event(error_body(exc.status, str(exc), code=exc.code))
+        except Exception:
+            logger.exception("%s failed mid-stream", request.path)
+            yield sse_event(error_body(500, "The server failed while streaming the answer", code="server_error"))
         finally:
             await deltas.aclose()
 
-    return _event_stream(events()), model
+    return event_stream_response(events()), model
 
 
 @openai_endpoint("chat.completions", method="POST")
@@ -246,14 +232,11 @@ async def completions(request: HttpRequest) -> tuple[HttpResponseBase, str]:
 async def embeddings(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.llm.embeddings import count_tokens, embed_texts
 
-    data = parse.parse_json(request.body)
-    model = data.get("model") or EMBEDDING_MODEL_NAME
+    body = parse.parse(parse.EmbeddingRequest, request.body)
+    model = body.model or EMBEDDING_MODEL_NAME
     if model not in (EMBEDDING_MODEL_NAME, f"sentence-transformers/{EMBEDDING_MODEL_NAME}"):
         raise ModelNotFound(f"The model '{model}' does not exist; embeddings use '{EMBEDDING_MODEL_NAME}'")
-    inputs = parse.embedding_inputs(data)
-    encoding = data.get("encoding_format") or "float"
-    if encoding not in ("float", "base64"):
-        raise parse.InvalidRequest("'encoding_format' must be 'float' or 'base64'", param="encoding_format")
+    inputs, encoding = body.input, body.encoding_format
     vectors = await sync_to_async(embed_texts, thread_sensitive=False)(inputs)
     tokens = sum(await sync_to_async(count_tokens, thread_sensitive=False)(inputs))
 
@@ -262,10 +245,10 @@ async def embeddings(request: HttpRequest) -> tuple[HttpResponseBase, str]:
             return vector
         return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
-    body = {
+    answer = {
         "object": "list",
         "data": [{"object": "embedding", "index": i, "embedding": encoded(v)} for i, v in enumerate(vectors)],
         "model": EMBEDDING_MODEL_NAME,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
-    return JsonResponse(body), EMBEDDING_MODEL_NAME
+    return JsonResponse(answer), EMBEDDING_MODEL_NAME

@@ -218,14 +218,11 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("OPTIQ_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("OPTIQ_TASK_TIME_LIMIT", 330)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 6 * 3600}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 
 # --- OptiQ ---------------------------------------------------------------------------------
-# Socket timeout for talking to the broker from the web side (readiness, publishing): a hung
-# broker is reported in seconds instead of blocking a request.
-OPTIQ_BROKER_TIMEOUT_S = env_float("OPTIQ_BROKER_TIMEOUT_S", 2.0)
 # /readyz answers within this long whatever is down; a check still running then is reported as failing.
 OPTIQ_READINESS_TIMEOUT_S = env_float("OPTIQ_READINESS_TIMEOUT_S", 1.5)
 # How long a request may wait for a free inference worker before it gets 503 + Retry-After.
@@ -243,6 +240,17 @@ OPTIQ_TRAINING_PROGRESS_INTERVAL = env_float("OPTIQ_TRAINING_PROGRESS_INTERVAL",
 # --- Practice: sales ---
 # A discount above this percentage of a line needs practice.give_large_discount (managers).
 OPTIQ_DISCOUNT_LIMIT_PERCENT = env_float("OPTIQ_DISCOUNT_LIMIT_PERCENT", 10.0)
+
+# --- Broker timeouts: a broker that is down or hangs turns into a 503 in seconds -----------
+# Every Redis socket (readiness, inference streams and Celery's publish) gives up after this many
+# seconds; publishing retries once, so `apply_async` cannot block a request. 1.5 s keeps the
+# whole 503 under 2 s.
+OPTIQ_BROKER_TIMEOUT_S = env_float("OPTIQ_BROKER_TIMEOUT_S", 1.5)
+CELERY_BROKER_CONNECTION_TIMEOUT = OPTIQ_BROKER_TIMEOUT_S
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    socket_timeout=OPTIQ_BROKER_TIMEOUT_S, socket_connect_timeout=OPTIQ_BROKER_TIMEOUT_S
+)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).

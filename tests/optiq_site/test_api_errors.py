@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from assistant.llm.errors import BackendError, InferenceRequestRejected, ModelNotFound, NoWorkerAvailable
+from assistant.llm.errors import BackendError, ModelNotFound, NoWorkerAvailable, RequestRejected
 from assistant.models import KnowledgeDocument
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def _view_raising(exc: Exception) -> APIView:
             {"detail": "The model 'x' does not exist", "code": "model_not_found"},
         ),
         (
-            InferenceRequestRejected("The prompt is longer than the context", code="context_length_exceeded"),
+            RequestRejected("The prompt is longer than the context", code="context_length_exceeded"),
             400,
             {"detail": "The prompt is longer than the context", "code": "context_length_exceeded"},
         ),

@@ -1,6 +1,7 @@
 import json
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.contrib.auth.models import Group
 
@@ -122,16 +123,78 @@ def test_instruction_following_models_answer_in_their_own_words():
     assert answers_in_own_words(ModelVersion(name="server", backend="external", base_url="http://gpu:8080/v1"))
 
 
-def test_the_answer_streams_as_server_sent_events(bearer_client, frames):
+def test_the_answer_streams_as_server_sent_events_under_the_real_server(live_api, frames):
+    from accounts.services import api_key_create
+    from tests.assistant.inference.server_sent_events import read_events
+
+    base = live_api()
+    _, key = api_key_create(user=staff("manager"))
+    headers = {"Authorization": f"Bearer {key}"}
+    thread = httpx.post(f"{base}/api/v1/assistant/threads/", json={}, headers=headers, timeout=30).json()
+    url = f"{base}/api/v1/assistant/threads/{thread['id']}/messages/"
+    body = {"content": "Which frames are low on stock?", "stream": True}
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = list(read_events(response))
+    assert [e.name for e in events] == ["sources", "token", "done"]
+    assert events[0].data[0]["kind"] == "tool_result"
+    assert events[2].data["status"] == "complete" and events[2].data["content"] == events[1].data["text"]
+    assert AssistantMessage.objects.filter(thread_id=thread["id"], role="assistant").count() == 1
+
+
+def _failing_planner(*args, **kwargs):
+    raise RuntimeError("the planner broke")
+
+
+def test_an_unexpected_error_in_a_route_is_stored_incomplete_and_answered_without_a_500(
+    bearer_client, frames, monkeypatch, caplog
+):
+    monkeypatch.setattr("assistant.chat.service.plan_deterministic", _failing_planner)
     client = bearer_client(staff("manager"))
     thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
-    response = ask(client, thread["id"], "Which frames are low on stock?", stream=True)
-    assert response["Content-Type"] == "text/event-stream"
-    text = b"".join(response.streaming_content).decode()
-    events = [block.split("\n", 1)[0] for block in text.strip().split("\n\n")]
-    assert events[0] == "event: sources" and events[-1] == "event: done"
-    assert "event: token" in events
-    assert AssistantMessage.objects.filter(thread_id=thread["id"], role="assistant").count() == 1
+    response = ask(client, thread["id"], "Which frames are low on stock?")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "incomplete" and body["kind"] == "error"
+    assert "went wrong" in body["content"] and "the planner broke" not in body["content"]
+    assert AssistantMessage.objects.get(pk=body["id"]).status == AssistantMessage.Status.INCOMPLETE
+    assert f"message {body['id']} cut short by RuntimeError" in caplog.text
+
+
+def test_a_failing_route_streams_an_error_event_then_the_stored_message(db, frames, monkeypatch):
+    from asgiref.sync import async_to_sync
+
+    from assistant.chat.service import answer_events
+    from assistant.models import AssistantThread
+
+    monkeypatch.setattr("assistant.chat.service.plan_deterministic", _failing_planner)
+    user = staff("manager")
+    thread = AssistantThread.objects.create(user=user)
+
+    async def collect() -> list:
+        return [e async for e in answer_events(thread=thread, user=user, question="Which frames are low on stock?")]
+
+    events = async_to_sync(collect)()
+    assert [e.kind for e in events] == ["error", "done"]
+    assert events[0].data == {"message": events[1].data.content, "code": "answer_failed"}
+    assert events[1].data.status == AssistantMessage.Status.INCOMPLETE
+
+
+def test_a_model_answer_without_any_inference_worker_is_a_503_and_stores_nothing(bearer_client, default_gguf, db):
+    from assistant.llm import streams
+    from assistant.registry.services import default_model_register, model_version_register
+
+    streams.connection().delete(streams.WORKERS_KEY)  # no heartbeat left by an earlier test's worker
+    base, _ = default_model_register()
+    model_version_register(name="gemma-derived", path=default_gguf, chat_format="gemma", base=base, activate=True)
+    knowledge_document_ingest(content=ARTICLE, slug="1-67-vs-1-74-index-lenses", embed="now")
+    client = bearer_client(staff("manager"))
+    thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
+    for stream in (False, True):
+        response = ask(client, thread["id"], "Is a 1.74 lens thinner than a 1.67 lens?", stream=stream)
+        assert response.status_code == 503, response.content
+        assert int(response["Retry-After"]) >= 1 and response.json()["code"] == "no_worker_available"
+    assert not AssistantMessage.objects.filter(thread_id=thread["id"]).exists()
 
 
 def test_threads_are_private_renamable_and_deletable(bearer_client, db):

@@ -8,8 +8,9 @@ import time
 
 import httpx
 import pytest
+from asgiref.sync import async_to_sync
 
-from assistant.llm.client import chat_complete, chat_stream
+from assistant.llm.client import achat_stream, chat_complete
 from assistant.llm.errors import BackendError
 from assistant.registry.services import model_version_register
 from tests.conftest import free_port
@@ -63,7 +64,12 @@ def llama_cpp_server(default_gguf):  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 def test_a_version_on_an_external_server_streams_through_the_same_client(llama_cpp_server):
     model_version_register(name="remote-gemma", path="gemma-remote", backend="external", base_url=llama_cpp_server)
-    deltas = list(chat_stream(model="remote-gemma", messages=[{"role": "user", "content": "Hi"}], max_tokens=6))
+
+    async def read_all() -> list:
+        stream = await achat_stream(model="remote-gemma", messages=[{"role": "user", "content": "Hi"}], max_tokens=6)
+        return [delta async for delta in stream]
+
+    deltas = async_to_sync(read_all)()
     assert "".join(d.text for d in deltas)
     assert deltas[-1].finish_reason in ("length", "stop")
     result = chat_complete(model="remote-gemma", messages=[{"role": "user", "content": "Hi"}], max_tokens=4)

@@ -37,6 +37,21 @@ def test_requests_without_a_valid_key_get_401_in_openai_shape(default_version):
         ({"messages": PROMPT, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
         ({"messages": PROMPT, "seed": 1.5}, "seed"),
         ({"messages": PROMPT, "n": 2}, "n"),
+        ({"messages": PROMPT, "stop": ""}, "stop[0]"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content"),
+        ({"messages": PROMPT, "response_format": {"type": "xml"}}, "response_format.type"),
+        ({"messages": PROMPT, "response_format": {"type": "json_schema"}}, "response_format.json_schema"),
+        (
+            {"messages": PROMPT, "response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {
+                "messages": PROMPT,
+                "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": 7}}},
+            },
+            "response_format.json_schema.schema",
+        ),
     ],
 )
 def test_a_malformed_body_gets_400_naming_the_parameter(api_key, default_version, body, param):

@@ -1,11 +1,12 @@
-"""Inference workers: hot swap on activation, parallel requests, queue-wait 503, the sync client."""
+"""Inference workers: hot swap on activation, parallel requests, queue-wait 503, the client."""
 
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from assistant.llm import streams
-from assistant.llm.client import chat_complete, chat_stream
+from assistant.llm.client import achat_stream, chat_complete
 from assistant.llm.errors import ModelNotFound, NoWorkerAvailable
 from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
 
@@ -44,16 +45,20 @@ def test_two_worker_processes_generate_two_requests_at_once_and_a_third_waits_th
     inference_worker(concurrency=2)
     settings.OPTIQ_INFERENCE_QUEUE_TIMEOUT = 1.5
     long = {"messages": PROMPT, "max_tokens": 1500, "temperature": 1.0}
-    first, second = chat_stream(**long), chat_stream(**long)
-    try:
-        next(first), next(second)
-        assert streams.connection().hlen(streams.BUSY_KEY) == 2
-        with pytest.raises(NoWorkerAvailable) as caught:
-            chat_stream(messages=PROMPT, max_tokens=4)
-        assert caught.value.retry_after >= 1
-    finally:
-        first.close()
-        second.close()
+
+    async def two_busy_then_a_third() -> int:
+        first, second = await achat_stream(**long), await achat_stream(**long)
+        try:
+            await anext(first), await anext(second)
+            assert streams.connection().hlen(streams.BUSY_KEY) == 2
+            with pytest.raises(NoWorkerAvailable) as caught:
+                await achat_stream(messages=PROMPT, max_tokens=4)
+            return caught.value.retry_after
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    assert async_to_sync(two_busy_then_a_third)() >= 1
     # Closing the streams stopped both generations: the next request is served.
     settings.OPTIQ_INFERENCE_QUEUE_TIMEOUT = 20
     assert chat_complete(messages=PROMPT, max_tokens=3).text is not None
@@ -74,7 +79,11 @@ def test_an_unknown_model_name_raises_model_not_found(default_version):
 
 def test_the_last_delta_carries_finish_reason_and_usage(inference_worker, default_version):
     inference_worker()
-    deltas = list(chat_stream(messages=PROMPT, max_tokens=5, temperature=0.0))
+
+    async def read_all() -> list:
+        return [delta async for delta in await achat_stream(messages=PROMPT, max_tokens=5, temperature=0.0)]
+
+    deltas = async_to_sync(read_all)()
     assert all(d.finish_reason is None for d in deltas[:-1])
     assert deltas[-1].finish_reason == "length"
     assert deltas[-1].usage["completion_tokens"] == 5
