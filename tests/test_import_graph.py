@@ -19,7 +19,9 @@ PACKAGES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file(
 # The knowledge cycle (the knowledge services enqueue their tasks by import, and the tasks call
 # the services) is being removed with the knowledge-base rework; until then it is the one
 # accepted cycle, and only with exactly these members.
-KNOWN_CYCLES = [frozenset({"assistant.knowledge.products", "assistant.knowledge.services", "assistant.tasks.knowledge"})]
+KNOWN_CYCLES = [
+    frozenset({"assistant.knowledge.products", "assistant.knowledge.services", "assistant.tasks.knowledge"})
+]
 
 
 def _modules() -> dict[str, Path]:

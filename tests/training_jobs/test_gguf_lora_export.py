@@ -29,15 +29,7 @@ PROMPTS = [
 RANK, ALPHA = 8, 16
 FP32 = loading.Precision("lora-fp32", "fp32 on both sides of the comparison")
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread on each side: with the cores shared, a thread pool waiting on a descheduled
-    thread runs these small forward passes several times slower than one thread does."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _smollm2_gguf() -> Path:
