@@ -184,9 +184,9 @@ def main() -> None:
     from django.db import connection
 
     from accounts.services import api_key_create
-    from assistant.llm.chat_formats import END_OF_TURN, render
-    from assistant.llm.runtime import load_llama
     from assistant.registry.services import default_model_register
+    from llm_runtime.chat_formats import END_OF_TURN, render
+    from llm_runtime.llama_loader import load_llama
 
     call_command("migrate", verbosity=0)
     version, _ = default_model_register()

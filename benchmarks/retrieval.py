@@ -169,8 +169,8 @@ def measure_search(rows: int, n_queries: int, ef_values: list[int], distribution
 def measure_ingestion(repeats: int) -> dict[str, Any]:
     from assistant.knowledge.services import knowledge_document_ingest
     from assistant.llm.embeddings import ENCODE_BATCH, count_tokens, embed_texts, embedding_model
-    from assistant.llm.hardware import cpu_has_native_bf16
     from assistant.models import Chunk, KnowledgeDocument
+    from llm_runtime.hardware import cpu_has_native_bf16
 
     contents, texts = corpus_chunks()
     model = embedding_model()

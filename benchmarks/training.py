@@ -62,7 +62,7 @@ def _setup() -> tuple[object, object, list, list, object]:
     from training_jobs.trainer import data, loading
 
     gguf = Path(os.environ.get("OPTIQ_MODELS_DIR", ROOT / "var" / "models")) / "gemma-3-270m-q4_k_m.gguf"
-    spec = loading.resolve_base(identifier=str(gguf))
+    spec = loading.resolve_base(str(gguf))
     tokenizer = loading.load_tokenizer(spec)
     lines = (ROOT / "training_jobs" / "data" / "examples.jsonl").read_text(encoding="utf-8").splitlines()
     records = [
@@ -97,7 +97,8 @@ def run_side(side: str, n_examples: int) -> dict[str, float]:
     train_records = train_records[:n_examples]
     train_items = [data.encode(tokenizer, "gemma", r, params.max_seq_length) for r in train_records]
     eval_items = [data.encode(tokenizer, "gemma", r, params.max_seq_length) for r in eval_records]
-    model, _ = loading.load_model(spec, load_in_4bit=False)
+    precision = loading.choose_precision(params)
+    model = loading.load_model(spec, precision=precision)
     torch.manual_seed(params.seed)
     model = get_peft_model(
         model,
@@ -117,6 +118,7 @@ def run_side(side: str, n_examples: int) -> dict[str, float]:
             eval_items=[],
             params=params,
             output_dir=Path("/tmp/optiq-bench-train"),
+            bf16=precision.bf16_autocast,
         )
         started = time.perf_counter()
         trainer.train()

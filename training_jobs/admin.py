@@ -1,5 +1,6 @@
-"""Admin for fine-tuning: review examples in bulk, import/export JSONL, start jobs, watch them
-live (progress, loss chart, log tail, side-by-side answers), cancel, deploy, roll back."""
+"""Admin for fine-tuning: review examples in bulk, import/export JSONL, make drafts from the
+assistant's feedback, start jobs, watch them live (progress, loss chart, log tail, side-by-side
+answers), cancel, deploy, roll back."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from assistant.admin.threads import AssistantFeedbackAdmin
+from assistant.models import AssistantFeedback
 from training_jobs.models import TrainingExample, TrainingJob
 from training_jobs.selectors import training_examples_export_lines
 from training_jobs.services import (
     training_example_create,
+    training_example_create_from_feedback,
     training_example_update,
     training_examples_import,
     training_examples_review,
@@ -132,6 +137,34 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         )
 
 
+# The teach side extends the assistant's feedback admin (as apps extend auth's UserAdmin), so
+# that the assistant app never imports this one.
+admin.site.unregister(AssistantFeedback)
+
+
+@admin.register(AssistantFeedback)
+class FeedbackToTrainingExampleAdmin(AssistantFeedbackAdmin):
+    actions = ["make_training_example"]
+
+    @admin.action(description="Make draft training example")
+    def make_training_example(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
+        made = skipped = 0
+        for feedback in queryset:
+            try:
+                example = training_example_create_from_feedback(feedback=feedback, user=request.user)
+            except ValidationError as exc:
+                messages.warning(request, f"Feedback {feedback.pk}: {'; '.join(exc.messages)}")
+                continue
+            if example is None:
+                skipped += 1
+            else:
+                made += 1
+        messages.success(
+            request,
+            f"{made} draft training example(s) made; {skipped} skipped (already made, nothing to teach, or patient data).",
+        )
+
+
 class TrainingJobForm(forms.ModelForm):
     hyperparameters = forms.JSONField(
         required=False, initial=dict, help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults.'
@@ -195,13 +228,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data
-        base = data.get("base_model")
-        if base is None and not data.get("base_identifier"):
-            from assistant.registry.selectors import active_model
-
-            base = active_model(role="chat")
         job = training_job_create(
-            base_model=base,
+            base_model=data.get("base_model"),
             base_identifier=data.get("base_identifier", ""),
             chat_format=data.get("chat_format", ""),
             hyperparameters=data.get("hyperparameters") or {},

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.llm.hardware import cpu_has_native_bf16
+from llm_runtime.hardware import cpu_has_native_bf16
 from training_jobs.hyperparameters import Hyperparameters, suggested_hyperparameters
 from training_jobs.models import TrainingExample
 
@@ -56,7 +56,7 @@ def _tokenizer_counter(tokenizer: Any) -> Any:
 def readiness_report(
     *, tokenizer: Any = None, chat_format: str = "gemma", params: Hyperparameters | None = None
 ) -> Readiness:
-    from assistant.llm.chat_formats import END_OF_TURN, render
+    from llm_runtime.chat_formats import END_OF_TURN, render
     from training_jobs.privacy_scan import privacy_scan
     from training_jobs.trainer.data import split as plan_split
     from training_jobs.trainer.data import steps_per_epoch

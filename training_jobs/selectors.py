@@ -1,4 +1,4 @@
-"""Reads for fine-tuning: example exports, job views."""
+"""Reads for fine-tuning: example exports, job views, the default base model."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assistant.models import ModelVersion
+from assistant.registry.selectors import active_model
 from training_jobs.dataset_files import record_to_json
 from training_jobs.models import TrainingExample, TrainingJob
 
@@ -34,25 +36,28 @@ def training_job_list() -> QuerySet[TrainingJob]:
     return TrainingJob.objects.select_related("base_model", "model_version", "created_by")
 
 
+def default_base_model() -> ModelVersion | None:
+    """The model a job given no base model fine-tunes: the active chat model."""
+    return active_model(role="chat")
+
+
 def base_tokenizer_for_readiness() -> tuple[Any, str]:
-    """The active chat model's tokenizer when it is a GGUF that has already been converted for
+    """The default base model's tokenizer when it is a GGUF that has already been converted for
     training (cheap to load); otherwise None and readiness estimates token counts."""
-    from training_jobs.trainer.loading import _gguf_cache_dir, resolve_base
+    from training_jobs.trainer.loading import gguf_cache_dir, resolve_base
 
     try:
-        from assistant.registry.selectors import active_model
-
-        version = active_model(role="chat")
+        version = default_base_model()
     except Exception:
         version = None
     if version is None or not version.path:
         return None, "gemma"
     try:
-        spec = resolve_base(model_version=version)
+        spec = resolve_base(version.path)
     except ValueError:
         return None, version.chat_format or "gemma"
-    if spec.gguf_path is None or not (_gguf_cache_dir(spec.gguf_path) / "tokenizer_config.json").is_file():
+    if spec.gguf_path is None or not (gguf_cache_dir(spec.gguf_path) / "tokenizer_config.json").is_file():
         return None, version.chat_format or "gemma"
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(_gguf_cache_dir(spec.gguf_path)), version.chat_format or "gemma"
+    return AutoTokenizer.from_pretrained(gguf_cache_dir(spec.gguf_path)), version.chat_format or "gemma"

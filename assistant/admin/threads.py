@@ -1,16 +1,16 @@
-"""Admin for assistant threads and feedback; feedback becomes a draft training example in one action."""
+"""Admin for assistant threads and feedback (training_jobs adds the action that makes feedback a
+draft training example)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread
-from assistant.threads import PATIENT_PERMISSION, feedback_training_example_create
+from assistant.threads import PATIENT_PERMISSION
 
 
 class MessageInline(admin.TabularInline):
@@ -69,7 +69,6 @@ class AssistantFeedbackAdmin(admin.ModelAdmin):
     list_display = ["id", "message", "user", "rating", "has_correction", "training_example_id", "created_at"]
     list_filter = ["rating"]
     readonly_fields = ["message", "user", "training_example_id", "created_at"]
-    actions = ["make_training_example"]
 
     @admin.display(boolean=True, description="corrected")
     def has_correction(self, feedback: AssistantFeedback) -> bool:
@@ -80,21 +79,3 @@ class AssistantFeedbackAdmin(admin.ModelAdmin):
         if request.user.has_perm(PATIENT_PERMISSION):
             return queryset
         return queryset.filter(message__touched_patient_data=False)
-
-    @admin.action(description="Make draft training example")
-    def make_training_example(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
-        made = skipped = 0
-        for feedback in queryset:
-            try:
-                example = feedback_training_example_create(feedback=feedback, user=request.user)
-            except ValidationError as exc:
-                messages.warning(request, f"Feedback {feedback.pk}: {'; '.join(exc.messages)}")
-                continue
-            if example is None:
-                skipped += 1
-            else:
-                made += 1
-        messages.success(
-            request,
-            f"{made} draft training example(s) made; {skipped} skipped (already made, nothing to teach, or patient data).",
-        )

@@ -29,9 +29,10 @@ from django.db import close_old_connections
 from pydantic import ValidationError
 
 from assistant.llm import streams
-from assistant.llm.chat_formats import END_OF_TURN, render
 from assistant.llm.errors import BackendError, ModelNotFound, RequestRejected
 from assistant.llm.sampling import Generation
+from llm_runtime.chat_formats import END_OF_TURN, render
+from llm_runtime.llama_loader import load_llama
 
 logger = logging.getLogger(__name__)
 
@@ -59,39 +60,6 @@ def worker_id() -> str:
     if not _worker_id:
         _worker_id = f"{socket.gethostname()}:{os.getpid()}"
     return _worker_id
-
-
-_params_lock = threading.Lock()
-
-
-def load_llama(**kwargs: Any) -> Any:
-    """``llama_cpp.Llama(**kwargs)`` without llama.cpp's extra weight buffers (repacking/AMX)
-    unless OPTIQ_LLM_REPACK is on.
-
-    On CPUs that advertise AMX inside some virtual machines, the extra buffer types crash
-    (SIGSEGV) on every batched decode, i.e. on any prompt longer than one token; plain buffers
-    work everywhere. llama-cpp-python has no argument for it, so the default model parameters
-    are adjusted while this one model loads.
-    """
-    import llama_cpp
-    from llama_cpp import Llama
-
-    if settings.OPTIQ_LLM_REPACK:
-        return Llama(**kwargs)
-    module = llama_cpp.llama_cpp
-    with _params_lock:
-        original = module.llama_model_default_params
-
-        def without_extra_buffers() -> Any:
-            params = original()
-            params.use_extra_bufts = False
-            return params
-
-        module.llama_model_default_params = without_extra_buffers
-        try:
-            return Llama(**kwargs)
-        finally:
-            module.llama_model_default_params = original
 
 
 def _load(version: Any) -> LoadedModel:

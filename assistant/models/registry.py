@@ -25,7 +25,6 @@ class ModelVersion(models.Model):
     class Status(models.TextChoices):
         READY = "ready", "Ready"
         ACTIVE = "active", "Active"
-        RETIRED = "retired", "Retired"
 
     name = models.CharField(max_length=120, unique=True, help_text="The name clients pass as `model`.")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CHAT)

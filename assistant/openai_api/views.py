@@ -109,7 +109,7 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
 async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.registry.selectors import model_version_list
 
-    versions = await sync_to_async(lambda: list(model_version_list(include_retired=False)))()
+    versions = await sync_to_async(lambda: list(model_version_list()))()
     # The active chat model first: clients that take the first listed model get it.
     versions.sort(key=lambda v: (not v.is_active, v.role != "chat"))
     data = [

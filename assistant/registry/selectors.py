@@ -19,12 +19,10 @@ def model_by_name(name: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(name=name).first()
 
 
-def model_version_list(*, role: str | None = None, include_retired: bool = True) -> QuerySet[ModelVersion]:
+def model_version_list(*, role: str | None = None) -> QuerySet[ModelVersion]:
     versions = ModelVersion.objects.select_related("base", "created_by")
     if role:
         versions = versions.filter(role=role)
-    if not include_retired:
-        versions = versions.exclude(status=ModelVersion.Status.RETIRED)
     return versions
 
 
@@ -33,6 +31,6 @@ def model_for_request(name: str | None, *, role: str = "chat") -> ModelVersion |
     if not name or name in ACTIVE_ALIASES:
         return active_model(role=role)
     version = model_by_name(name)
-    if version is None or version.role != role or version.status == ModelVersion.Status.RETIRED:
+    if version is None or version.role != role:
         return None
     return version

@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from assistant.llm.chat_formats import FORMATS
 from assistant.llm.default_model import file_sha256
-from assistant.llm.gguf_metadata import NotAGGUF, chat_template, is_gguf
 from assistant.models import ModelActivation, ModelVersion
 from assistant.registry.selectors import ACTIVE_ALIASES
+from llm_runtime.chat_formats import FORMATS
+from llm_runtime.gguf_metadata import NotAGGUF, chat_template, is_gguf
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,119}$")
 
@@ -139,8 +139,6 @@ def model_version_activate(*, model_version: ModelVersion, user: Any = None) -> 
     # Lock every version of the role: two concurrent activations serialise here.
     versions = list(ModelVersion.objects.select_for_update().filter(role=model_version.role).order_by("pk"))
     target = next(v for v in versions if v.pk == model_version.pk)
-    if target.status == ModelVersion.Status.RETIRED:
-        raise ValidationError({"model_version": f"{target.name} is retired; register it again to use it"})
     previous = next((v for v in versions if v.status == ModelVersion.Status.ACTIVE), None)
     if previous is not None and previous.pk == target.pk:
         return target
@@ -166,8 +164,6 @@ def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVers
     if last is None or last.previous is None:
         raise ValidationError({"role": f"there is no earlier {role} model to roll back to"})
     target = last.previous
-    if target.status == ModelVersion.Status.RETIRED:
-        raise ValidationError({"role": f"the earlier {role} model {target.name} is retired"})
     current = ModelVersion.objects.filter(role=role, status=ModelVersion.Status.ACTIVE).first()
     if current is not None:
         ModelVersion.objects.filter(pk=current.pk).update(status=ModelVersion.Status.READY)
@@ -178,16 +174,6 @@ def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVers
     )
     target.refresh_from_db()
     return target
-
-
-@transaction.atomic
-def model_version_retire(*, model_version: ModelVersion, user: Any = None) -> ModelVersion:
-    locked = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
-    if locked.status == ModelVersion.Status.ACTIVE:
-        raise ValidationError({"model_version": "the active version cannot be retired; activate another first"})
-    locked.status = ModelVersion.Status.RETIRED
-    locked.save(update_fields=["status"])
-    return locked
 
 
 @transaction.atomic

@@ -68,3 +68,29 @@ def test_bulk_approve_in_the_admin(admin_client):
         },
     )
     assert TrainingExample.objects.filter(status="approved").count() == 2
+
+
+def test_the_feedback_admin_makes_a_draft_training_example_from_a_correction(admin_client):
+    from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread
+
+    user = UserFactory()
+    thread = AssistantThread.objects.create(user=user)
+    AssistantMessage.objects.create(thread=thread, role="user", content="How long do varifocals take to adapt to?")
+    answer = AssistantMessage.objects.create(thread=thread, role="assistant", kind="knowledge", content="A day.")
+    feedback = AssistantFeedback.objects.create(
+        message=answer, user=user, rating=-1, corrected_answer="Most people adapt within one to two weeks."
+    )
+
+    response = admin_client.post(
+        "/admin/assistant/assistantfeedback/",
+        {"action": "make_training_example", "_selected_action": [feedback.pk]},
+        follow=True,
+    )
+
+    assert "1 draft training example(s) made" in response.content.decode()
+    example = TrainingExample.objects.get()
+    assert example.status == "draft" and example.source == "assistant_feedback"
+    assert example.prompt == "How long do varifocals take to adapt to?"
+    assert example.completion == "Most people adapt within one to two weeks."
+    feedback.refresh_from_db()
+    assert feedback.training_example_id == example.pk

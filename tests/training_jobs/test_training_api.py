@@ -108,3 +108,29 @@ def test_readiness_endpoint(bearer_client):
     TrainingExampleFactory.create_batch(5)
     body = client.get("/api/v1/training/readiness/").json()
     assert body["ready"] is False and body["approved"] == 5 and body["split"] == {"train": 4, "eval": 1}
+
+
+def test_a_job_given_no_base_model_fine_tunes_the_active_chat_model(
+    bearer_client, tiny_gguf, django_capture_on_commit_callbacks
+):
+    from assistant.registry.services import model_version_register
+
+    active = model_version_register(name="tiny-active", path=tiny_gguf, chat_format="gemma", activate=True)
+    client = bearer_client(_user_with("run_training_job", "view_trainingjob"))
+    TrainingExampleFactory.create_batch(3)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/api/v1/training/jobs/", {"hyperparameters": {"num_epochs": 1}}, format="json")
+    assert response.status_code == 201, response.json()
+    job = TrainingJob.objects.get(pk=response.json()["id"])
+    assert job.base_model == active and job.chat_format == "gemma" and job.base_identifier == ""
+
+
+def test_without_an_active_chat_model_a_job_needs_a_base_and_nothing_is_written(bearer_client):
+    client = bearer_client(_user_with("run_training_job", "view_trainingjob"))
+    TrainingExampleFactory.create_batch(3)
+    response = client.post("/api/v1/training/jobs/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "base_model": ["no active chat model; give a registered model version or a base identifier"]
+    }
+    assert TrainingJob.objects.count() == 0

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assistant.models import ModelVersion
 from training_jobs.api.serializers import (
     DeploySerializer,
     ExportQuerySerializer,
@@ -185,9 +186,6 @@ class TrainingJobViewSet(
 
     @extend_schema(request=TrainingJobInputSerializer, responses={201: TrainingJobSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from assistant.models import ModelVersion
-        from assistant.registry.selectors import active_model
-
         data = TrainingJobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -196,10 +194,6 @@ class TrainingJobViewSet(
             base = ModelVersion.objects.filter(pk=values["base_model"]).first()
             if base is None:
                 raise ValidationError({"base_model": f"no model version with id {values['base_model']}"})
-        elif not values["base_identifier"]:
-            base = active_model(role="chat")
-            if base is None:
-                raise ValidationError({"base_model": "no active chat model; give base_model or base_identifier"})
         examples = None
         if values["example_ids"]:
             examples = list(TrainingExample.objects.filter(pk__in=values["example_ids"]))

@@ -1,6 +1,6 @@
 """Examples -> token ids with completion-only labels, the train/eval split, and packed batches.
 
-Prompts are rendered with `assistant.llm.chat_formats.render` (or the tokenizer's own chat
+Prompts are rendered with `llm_runtime.chat_formats.render` (or the tokenizer's own chat
 template when the base has one and no format is set), and the completion is followed by the
 format's end-of-turn text: exactly what the inference side sends and stops on.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from assistant.llm.chat_formats import END_OF_TURN, render
+from llm_runtime.chat_formats import END_OF_TURN, render
 
 IGNORE_INDEX = -100
 
@@ -125,16 +125,3 @@ def pack(batch: Sequence[Encoded]) -> dict[str, torch.Tensor]:
         "labels": torch.tensor([labels], dtype=torch.long),
         "position_ids": torch.tensor([positions], dtype=torch.long),
     }
-
-
-def pad(batch: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded rows with an attention mask (used for generation-style evaluation)."""
-    width = max(item.length for item in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, item in enumerate(batch):
-        ids[row, : item.length] = torch.tensor(item.input_ids)
-        labels[row, : item.length] = torch.tensor(item.labels)
-        mask[row, : item.length] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}

@@ -9,22 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llm_runtime.llama_loader import load_llama
 from training_jobs.trainer.data import Record, end_of_turn, render_prompt
 
 
 def perplexity(loss: float | None) -> float | None:
     return None if loss is None else round(math.exp(min(loss, 50.0)), 4)
-
-
-def load_llama(**kwargs: Any) -> Any:
-    """The inference workers' loader (same llama.cpp buffer settings as production)."""
-    try:
-        from assistant.llm.runtime import load_llama as runtime_load_llama
-    except ImportError:
-        from llama_cpp import Llama
-
-        return Llama(**kwargs)
-    return runtime_load_llama(**kwargs)
 
 
 def _llama_answers(gguf: Path, lora: Path | None, prompts: Sequence[str], stop: str, max_tokens: int) -> list[str]:

@@ -4,7 +4,9 @@ re-quantized to Q4_K_M (built from the base GGUF itself, no full-precision weigh
 GGUF LoRA layout (as llama.cpp reads it): `blk.N.<tensor>.weight.lora_a` with numpy shape
 (r, in) and `.lora_b` with shape (out, r), i.e. PyTorch's own orientation; the scale is
 `adapter.lora.alpha / r`. Llama-family GGUFs store q/k rows permuted for rotary embeddings,
-so lora_b of q/k gets the same permutation; Gemma GGUFs are not permuted.
+so lora_b of q/k gets the same permutation; Gemma GGUFs are not permuted. That llama.cpp with
+the exported adapter reproduces the PEFT model's next-token distribution is tested for both
+(tests/training_jobs/test_gguf_lora_export.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from llm_runtime.llama_loader import repack_setting
+
+# The child that tries a merged GGUF imports llm_runtime from here.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PEFT_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.default)?\.weight$")
 _PERMUTED_ARCHES = {"llama"}
 
@@ -66,9 +72,20 @@ def lora_tensors(model: Any, *, arch: str) -> dict[str, tuple[np.ndarray, np.nda
 
 
 def write_gguf_lora(model: Any, path: Path, *, arch: str, alpha: float, name: str = "OptiQ LoRA adapter") -> Path:
+    """The PEFT model's LoRA adapter as a GGUF that llama.cpp loads next to the base GGUF."""
+    return write_lora_tensors(lora_tensors(model, arch=arch), path, arch=arch, alpha=alpha, name=name)
+
+
+def write_lora_tensors(
+    tensors: dict[str, tuple[np.ndarray, np.ndarray]],
+    path: Path,
+    *,
+    arch: str,
+    alpha: float,
+    name: str = "OptiQ LoRA adapter",
+) -> Path:
     import gguf
 
-    tensors = lora_tensors(model, arch=arch)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_string("general.type", "adapter")
@@ -153,24 +170,21 @@ def gguf_runs(path: Path, *, timeout: float = 300) -> str:
     import subprocess
     import sys
 
-    from django.conf import settings
-
-    # Loaded the way the inference workers load it (see assistant.llm.runtime.load_llama).
+    # Loaded the way the inference workers load it, in a child so that a crash stays there.
     code = (
-        "import sys, llama_cpp\n"
-        "original = llama_cpp.llama_cpp.llama_model_default_params\n"
-        "def params():\n"
-        "    p = original()\n"
-        "    p.use_extra_bufts = sys.argv[2] == '1'\n"
-        "    return p\n"
-        "llama_cpp.llama_cpp.llama_model_default_params = params\n"
-        "m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, verbose=False)\n"
+        "import sys\n"
+        "from llm_runtime.llama_loader import load_llama\n"
+        "m = load_llama(model_path=sys.argv[1], n_ctx=128, verbose=False, repack=sys.argv[2] == '1')\n"
         "m('Hello, how are you?', max_tokens=2)\n"
     )
-    repack = "1" if getattr(settings, "OPTIQ_LLM_REPACK", False) else "0"
+    repack = "1" if repack_setting() else "0"
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, str(path), repack], capture_output=True, timeout=timeout, text=True
+            [sys.executable, "-c", code, str(path.resolve()), repack],
+            capture_output=True,
+            timeout=timeout,
+            text=True,
+            cwd=PROJECT_ROOT,
         )
     except subprocess.TimeoutExpired:
         return "timed out"

@@ -3,14 +3,14 @@
 A GGUF is dequantized by transformers once and cached as a Hugging Face directory next to the
 artifacts (keyed by the file's size and modification time), so later jobs load in seconds.
 QLoRA (4-bit NF4, bf16 compute) is used on CUDA when bitsandbytes is installed; elsewhere LoRA
-runs in bf16 (CUDA) or fp32 (CPU).
+runs in bf16 (CUDA) or fp32 (CPU), with the forward passes under bf16 autocast where bf16 is
+native. `choose_precision` decides it once and says why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,10 @@ from typing import Any
 
 import torch
 from django.conf import settings
+
+from llm_runtime.gguf_metadata import is_gguf
+from llm_runtime.hardware import cpu_bf16_feature
+from training_jobs.hyperparameters import Hyperparameters
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +50,12 @@ class BaseSpec:
         return str(self.gguf_path or self.location)
 
 
-def resolve_base(*, identifier: str = "", model_version: Any = None) -> BaseSpec:
-    if model_version is not None:
-        if not model_version.path:
-            raise ValueError(f"base_model: model version {model_version.name} has no local GGUF to train from")
-        identifier = model_version.path
+def resolve_base(identifier: str) -> BaseSpec:
+    """What `identifier` names: a GGUF file, a local Hugging Face directory or a Hugging Face id."""
     path = Path(identifier).expanduser()
     if path.is_file():
-        with path.open("rb") as handle:
-            if handle.read(4) != b"GGUF":
-                raise ValueError(f"base model: {path} is a file but not a GGUF")
+        if not is_gguf(path):
+            raise ValueError(f"base model: {path} is a file but not a GGUF")
         return BaseSpec("gguf", str(path), gguf_path=path.resolve())
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -66,13 +66,8 @@ def resolve_base(*, identifier: str = "", model_version: Any = None) -> BaseSpec
     raise ValueError(f"base model: {identifier!r} is neither a file, a directory nor a Hugging Face id (owner/name)")
 
 
-def device_name() -> str:
-    if torch.cuda.is_available():
-        return f"cuda:{torch.cuda.get_device_name(0)}"
-    return f"cpu ({os.cpu_count()} cores, torch {torch.__version__})"
-
-
-def _gguf_cache_dir(gguf_path: Path) -> Path:
+def gguf_cache_dir(gguf_path: Path) -> Path:
+    """Where the Hugging Face conversion of `gguf_path` is kept (a new one when the file changes)."""
     stat = gguf_path.stat()
     key = hashlib.sha256(f"{gguf_path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     return Path(settings.ARTIFACTS_DIR) / "base-cache" / f"{gguf_path.stem}-{key}"
@@ -83,7 +78,7 @@ def hf_directory(spec: BaseSpec) -> str:
     if spec.kind != "gguf":
         return spec.location
     assert spec.gguf_path is not None
-    cache = _gguf_cache_dir(spec.gguf_path)
+    cache = gguf_cache_dir(spec.gguf_path)
     if (cache / "config.json").is_file():
         return str(cache)
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -127,13 +122,58 @@ def qlora_available() -> bool:
     return True
 
 
-def load_model(spec: BaseSpec, *, load_in_4bit: bool) -> tuple[Any, str]:
-    """Returns the model and how it was loaded ("qlora-nf4", "lora-bf16" or "lora-fp32")."""
+@dataclass(frozen=True)
+class Precision:
+    """How a run trains, decided once from the hyperparameters and the hardware."""
+
+    mode: str  # "qlora-nf4", "lora-bf16" or "lora-fp32", with "+bf16-autocast" when the forward passes use it
+    reason: str  # why, in words: for the log and the job's evaluation
+    load_in_4bit: bool = False
+    bf16_weights: bool = False
+    bf16_autocast: bool = False
+
+
+def choose_precision(params: Hyperparameters) -> Precision:
+    """QLoRA where asked for and possible (CUDA with bitsandbytes), bf16 weights on other CUDA
+    devices, fp32 weights on a CPU; bf16 autocast for the forward passes where asked for and
+    native (CUDA, or a CPU with AMX or AVX512-BF16). The reason names what was asked for and
+    not done."""
+    if torch.cuda.is_available():
+        autocast = params.bf16_mixed_precision
+        suffix = "+bf16-autocast" if autocast else ""
+        if params.load_in_4bit and qlora_available():
+            return Precision("qlora-nf4" + suffix, "4-bit NF4 QLoRA on CUDA (bf16 compute)", True, True, autocast)
+        why = "bf16 LoRA on CUDA"
+        if params.load_in_4bit:
+            why += " (load_in_4bit is set, but bitsandbytes is not installed: pip install -r requirements/gpu.txt)"
+        return Precision("lora-bf16" + suffix, why, False, True, autocast)
+    feature = cpu_bf16_feature()
+    if params.bf16_mixed_precision and feature:
+        mode, why, autocast = (
+            "lora-fp32+bf16-autocast",
+            f"bf16 autocast: this CPU has {feature} (LoRA weights, optimizer and evaluation stay fp32)",
+            True,
+        )
+    elif params.bf16_mixed_precision:
+        mode, why, autocast = (
+            "lora-fp32",
+            "fp32: this CPU has no native bf16 (neither AMX nor AVX512-BF16), so bf16_mixed_precision is not used",
+            False,
+        )
+    else:
+        mode, why, autocast = "lora-fp32", "fp32: bf16_mixed_precision is off", False
+    if params.load_in_4bit:
+        why += "; 4-bit QLoRA needs CUDA, so load_in_4bit is not used"
+    return Precision(mode, why, False, False, autocast)
+
+
+def load_model(spec: BaseSpec, *, precision: Precision) -> Any:
+    """The base model, loaded as `precision` says (4-bit NF4, bf16 or fp32 weights)."""
     from transformers import AutoModelForCausalLM
 
     location = hf_directory(spec)
     kwargs: dict[str, Any] = {"token": settings.OPTIQ_HF_TOKEN}
-    if load_in_4bit and qlora_available():
+    if precision.load_in_4bit:
         from peft import prepare_model_for_kbit_training
         from transformers import BitsAndBytesConfig
 
@@ -144,13 +184,10 @@ def load_model(spec: BaseSpec, *, load_in_4bit: bool) -> tuple[Any, str]:
             bnb_4bit_use_double_quant=True,
         )
         model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
-        return model, "qlora-nf4"
-    if torch.cuda.is_available():
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)
-        return model, "lora-bf16"
-    model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
-    return model, "lora-fp32"
+        return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    if precision.bf16_weights:
+        return AutoModelForCausalLM.from_pretrained(location, dtype=torch.bfloat16, device_map={"": 0}, **kwargs)
+    return AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
 
 
 def gguf_architecture(model: Any) -> str:

@@ -18,52 +18,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
-from assistant.llm.hardware import native_bf16
 from training_jobs.hyperparameters import Hyperparameters
 from training_jobs.trainer.data import IGNORE_INDEX, Encoded, epoch_batches, pack, steps_per_epoch
+from training_jobs.trainer.reporting import NullReporter, Reporter
 
 
 class Cancelled(Exception):
     """The job was cancelled (or taken from this worker); the last checkpoint is kept."""
-
-
-class Reporter(Protocol):
-    def progress(
-        self,
-        *,
-        step: int,
-        total_steps: int,
-        epoch: float,
-        eta_seconds: float | None,
-        loss: float | None,
-        tokens_seen: int,
-        force: bool = False,
-    ) -> None: ...
-    def eval_loss(self, *, step: int, loss: float) -> None: ...
-    def log(self, line: str) -> None: ...
-    def checkpoint(self, *, step: int) -> None: ...
-    def should_stop(self) -> bool: ...
-
-
-class NullReporter:
-    def progress(self, **kwargs: Any) -> None:
-        pass
-
-    def eval_loss(self, **kwargs: Any) -> None:
-        pass
-
-    def log(self, line: str) -> None:
-        pass
-
-    def checkpoint(self, **kwargs: Any) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def causal_lm(model: Any) -> Any:
@@ -154,6 +119,7 @@ class LoraTrainer:
         eval_items: Sequence[Encoded],
         params: Hyperparameters,
         output_dir: Path,
+        bf16: bool = False,
         reporter: Reporter | None = None,
     ) -> None:
         self.model = model
@@ -169,7 +135,7 @@ class LoraTrainer:
         warmup = int(self.total * params.warmup_ratio)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(warmup, self.total))
         self.state = RunState()
-        self.bf16 = params.bf16_mixed_precision and native_bf16(next(model.parameters()).device)
+        self.bf16 = bf16  # forward passes under bf16 autocast (loading.choose_precision decides)
         # What a checkpoint must match to be resumed: the same adapter shapes and the same data.
         shapes = ",".join(f"{n}:{tuple(p.shape)}" for n, p in model.named_parameters() if p.requires_grad)
         data = ",".join(str(item.length) for item in self.train_items)

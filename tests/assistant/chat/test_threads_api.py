@@ -217,7 +217,7 @@ def test_an_empty_question_is_refused_by_field(bearer_client, db):
 
 
 def test_feedback_becomes_a_draft_training_example(bearer_client, frames):
-    from assistant.threads import feedback_training_example_create
+    from training_jobs.services import training_example_create_from_feedback
 
     user = staff("manager")
     client = bearer_client(user)
@@ -230,6 +230,6 @@ def test_feedback_becomes_a_draft_training_example(bearer_client, frames):
     )
     assert response.status_code == 201
     feedback = AssistantFeedback.objects.get(pk=response.json()["id"])
-    example = feedback_training_example_create(feedback=feedback, user=user)
+    example = training_example_create_from_feedback(feedback=feedback, user=user)
     assert example.status == "draft" and example.completion == "Only the Ray-Ban Clubmaster is low."
     assert example.prompt == "Which frames are low on stock?"

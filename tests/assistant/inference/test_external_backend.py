@@ -19,7 +19,7 @@ from tests.conftest import free_port
 @pytest.fixture
 def llama_cpp_server(default_gguf):  # type: ignore[no-untyped-def]
     port = free_port()
-    # n_ubatch 1: llama.cpp's batched decode crashes on this CPU's extra buffers (see runtime.load_llama).
+    # n_ubatch 1: llama.cpp's batched decode crashes on this CPU's extra buffers (see llm_runtime.llama_loader).
     process = subprocess.Popen(
         [
             sys.executable,

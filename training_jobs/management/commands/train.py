@@ -6,7 +6,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from training_jobs.services import training_job_claim, training_job_create, worker_name
+from assistant.registry.selectors import model_by_name
+from training_jobs.services import training_job_create, training_job_execute, worker_label
 
 
 class Command(BaseCommand):
@@ -40,8 +41,6 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="queue on the Celery training queue and return")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from assistant.registry.selectors import active_model, model_by_name
-
         params = {
             key: opts[key]
             for key in (
@@ -58,12 +57,10 @@ class Command(BaseCommand):
             )
             if opts[key] is not None
         }
+        # A registered version's name, else a path or Hugging Face id; nothing: the job
+        # service's default base model.
         base_version, identifier = None, opts["base_model"]
-        if not identifier:
-            base_version = active_model(role="chat")
-            if base_version is None:
-                raise CommandError("--base-model: no active chat model; give a model id, directory or GGUF")
-        elif not Path(identifier).exists():
+        if identifier and not Path(identifier).exists():
             base_version = model_by_name(identifier)
         if base_version is not None:
             identifier = ""
@@ -87,22 +84,16 @@ class Command(BaseCommand):
                 f"training job {job.pk} queued; follow it in the admin or GET /api/v1/training/jobs/{job.pk}/"
             )
             return
-        from training_jobs.tasks import training_job_execute
-        from training_jobs.trainer.loading import device_name
-
-        worker = f"{worker_name()}:manage.py"
-        claimed = training_job_claim(job_id=job.pk, worker=worker, device=device_name())
-        assert claimed is not None
         self.stdout.write(f"training job {job.pk} running here; output in {job.output_dir}")
-        outcome = training_job_execute(job=claimed, worker=worker)
-        claimed.refresh_from_db()
-        self.stdout.write(claimed.log_tail[-3000:])
-        evaluation = claimed.evaluation or {}
+        outcome = training_job_execute(job_id=job.pk, worker=worker_label("manage.py"))
+        job.refresh_from_db()
+        self.stdout.write(job.log_tail[-3000:])
+        evaluation = job.evaluation or {}
         self.stdout.write(
-            f"status: {claimed.status}; eval loss {evaluation.get('base_eval_loss')} (base) -> "
+            f"status: {job.status}; eval loss {evaluation.get('base_eval_loss')} (base) -> "
             f"{evaluation.get('fine_tuned_eval_loss')} (fine-tuned)"
         )
-        for name, path in (claimed.artifacts or {}).items():
+        for name, path in (job.artifacts or {}).items():
             self.stdout.write(f"  {name}: {path}")
         if outcome != "succeeded":
-            raise CommandError(f"training {outcome}: {claimed.error[:2000]}")
+            raise CommandError(f"training {outcome}: {job.error[:2000]}")

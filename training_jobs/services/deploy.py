@@ -1,0 +1,63 @@
+"""A finished job's result into the model registry: register and activate it, or roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from assistant.models import ModelVersion
+from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
+from training_jobs.models import TrainingJob
+
+
+def training_job_deploy(
+    *, job: TrainingJob, user: Any = None, name: str = "", activate: bool = True, use_merged: bool = False
+) -> ModelVersion:
+    """Register the job's GGUF result as a model version and (by default) activate it; the
+    inference workers swap to it before their next request."""
+    job.refresh_from_db()
+    if job.status != TrainingJob.Status.SUCCEEDED:
+        raise ValidationError({"status": "only a succeeded job can be deployed"})
+    if job.model_version is not None:
+        if activate:
+            return model_version_activate(model_version=job.model_version, user=user)
+        return job.model_version
+    artifacts = job.artifacts or {}
+    base_gguf = artifacts.get("base_gguf")
+    name = name or f"{(job.base_model.name if job.base_model else 'custom')[:80]}-ft-job{job.pk}"
+    if use_merged or not base_gguf:
+        merged = artifacts.get("merged_gguf")
+        if not merged:
+            raise ValidationError(
+                {
+                    "artifacts": "this job has no GGUF to deploy (no base GGUF with a LoRA adapter, "
+                    "and no merged GGUF); rerun it with merge_quantized"
+                }
+            )
+        version = model_version_register(
+            name=name,
+            path=merged,
+            chat_format=job.chat_format or None,
+            base=job.base_model,
+            created_by=user,
+            activate=activate,
+        )
+    else:
+        version = model_version_register(
+            name=name,
+            path=base_gguf,
+            lora_path=artifacts["gguf_lora"],
+            chat_format=job.chat_format or None,
+            base=job.base_model,
+            created_by=user,
+            activate=activate,
+            n_ctx=job.base_model.n_ctx if job.base_model else 2048,
+        )
+    TrainingJob.objects.filter(pk=job.pk).update(model_version=version)
+    return version
+
+
+def training_job_rollback(*, user: Any = None) -> ModelVersion:
+    """Return the chat model to the version active before the last activation."""
+    return model_version_rollback(role="chat", user=user)
