@@ -13,12 +13,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from assistant.chat.data_answers import plan_native, run_tools, supports_native_tools
+from assistant.chat.data_answers import plan_question, run_plan
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.knowledge_answers import knowledge_answer
 from assistant.models import AssistantMessage, AssistantThread
-from assistant.tools.planner import plan_deterministic
-from assistant.tools.registry import ToolContext
+from assistant.tools.toolset import ToolContext
 
 logger = logging.getLogger(__name__)
 
@@ -53,29 +52,12 @@ def answer_events(
         thread=thread, role=AssistantMessage.Role.USER, kind=AssistantMessage.Kind.QUESTION, content=question
     )
     version = _active_chat_model() if use_llm else None
-    native = supports_native_tools(version)
-    draft = Draft(planner="native" if native else "deterministic")
-    try:
-        plan = (
-            plan_native(question, user=user, today=today, version=version)
-            if native
-            else plan_deterministic(question, user=user, today=today)
-        )
-    except Exception as exc:
-        logger.warning("assistant: native planning failed (%s); using the deterministic planner", type(exc).__name__)
-        plan = plan_deterministic(question, user=user, today=today)
-    draft.planner = plan.planner
-    if plan.route == "refusal":
-        draft.kind = AssistantMessage.Kind.REFUSAL
-        draft.text = plan.refusal
-        yield AnswerEvent("sources", [])
-        yield AnswerEvent("token", draft.text)
-    elif plan.route == "tools":
-        context = ToolContext(
-            user=user, today=today, ip=ip, thread_id=thread.pk, message_id=question_message.pk, question=question
-        )
+    draft = Draft()
+    plan = plan_question(question, user=user, today=today, version=version, thread=thread)
+    if plan.route in ("tools", "refusal", "clarify"):
+        context = ToolContext(user=user, today=today, ip=ip, thread_id=thread.pk)
         with transaction.atomic():
-            run_tools(plan.calls, context, draft)
+            run_plan(plan, context, draft)
         yield AnswerEvent("sources", draft.sources)
         yield AnswerEvent("token", draft.text)
     else:

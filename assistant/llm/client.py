@@ -96,6 +96,7 @@ def _params(
     seed: int | None,
     messages: list[dict] | None = None,
     prompt: str | None = None,
+    json_schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "kind": kind,
@@ -109,6 +110,8 @@ def _params(
         params["messages"] = [{"role": m["role"], "content": m["content"]} for m in messages or []]
     else:
         params["prompt"] = prompt or ""
+    if json_schema is not None:
+        params["json_schema"] = json_schema  # the worker decodes under its grammar
     return params
 
 
@@ -269,7 +272,10 @@ def chat_complete(
     top_p: float = 0.95,
     stop: list[str] | None = None,
     seed: int | None = None,
+    json_schema: dict[str, Any] | None = None,
 ) -> ChatResult:
+    """The whole answer at once. With `json_schema` the local worker decodes under the grammar
+    llama.cpp builds from it, so the text is JSON that the schema admits."""
     deltas = stream(
         "chat",
         model=model,
@@ -279,6 +285,7 @@ def chat_complete(
         top_p=top_p,
         stop=stop,
         seed=seed,
+        json_schema=json_schema,
     )
     parts: list[str] = []
     last = ChatDelta(text="")

@@ -10,6 +10,8 @@ usually finds it warm.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import socket
@@ -156,6 +158,18 @@ def _prompt_tokens(model: LoadedModel, payload: dict[str, Any]) -> tuple[list[in
     return llm.tokenize(prompt.encode(), add_bos=True, special=True), [END_OF_TURN[model.chat_format]]
 
 
+@functools.lru_cache(maxsize=32)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def json_grammar(schema: dict[str, Any]) -> Any:
+    """llama.cpp's grammar for a JSON schema, compiled once per schema."""
+    return _grammar(json.dumps(schema, sort_keys=True))
+
+
 def generate(model: LoadedModel, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Yield ``{"text": ...}`` per token, then ``{"finish_reason", "usage"}``."""
     llm = model.llm
@@ -180,6 +194,7 @@ def generate(model: LoadedModel, payload: dict[str, Any]) -> Iterator[dict[str, 
         stop=stop,
         seed=payload.get("seed"),
         stream=True,
+        grammar=json_grammar(payload["json_schema"]) if payload.get("json_schema") else None,
     )
     text_parts: list[str] = []
     finish_reason = None

@@ -1,5 +1,11 @@
-"""The tool registry: each tool has a name, a description, a JSON parameter schema and the
-permission it needs, and runs with the asking user's permissions."""
+"""The assistant's toolset: each tool has a name, a description, a pydantic model of its
+arguments (its JSON schema is what models are shown and decode under) and the permissions it
+needs, and runs with the asking user's permissions.
+
+Arguments are validated by the tool's model before the tool runs, whatever produced them (the
+question parser, a model's tool call, a fine-tuned router): a bad argument is a ToolError
+naming the field and the rule.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from pydantic import BaseModel, ValidationError
 
 
 class ToolError(Exception):
@@ -25,9 +32,7 @@ class ToolContext:
     user: Any
     today: date
     ip: str | None = None
-    thread_id: int | None = None
-    message_id: int | None = None
-    question: str = ""
+    thread_id: int | None = None  # recorded with the audit events of patient tools
 
 
 @dataclasses.dataclass
@@ -53,25 +58,74 @@ class ToolResult:
         }
 
 
+def validation_message(error: ValidationError) -> str:
+    """One line per broken rule, each naming its field: "limit: Input should be less than or equal to 50"."""
+    parts = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "arguments"
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
+
+
 @dataclasses.dataclass(frozen=True)
 class Tool:
     name: str
     description: str
-    parameters: dict[str, Any]
+    arguments: type[BaseModel]
     permission: str | None
     refusal: str
-    run: Callable[[ToolContext, dict[str, Any]], ToolResult]
+    run: Callable[[ToolContext, Any], ToolResult]
     touches_patient_data: bool = False
     extra_permissions: tuple[str, ...] = ()
+    # Permissions that depend on the arguments (a cost figure, a report): (permissions, refusal).
+    argument_permissions: Callable[[Any], tuple[tuple[str, ...], str]] | None = None
 
-    def allowed(self, user: Any) -> bool:
-        needed = [p for p in (self.permission, *self.extra_permissions) if p]
-        return bool(user and user.is_active and all(user.has_perm(p) for p in needed))
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self.arguments.model_json_schema()
 
-    def call(self, context: ToolContext, arguments: Mapping[str, Any]) -> ToolResult:
+    def validate(self, arguments: Mapping[str, Any] | BaseModel) -> Any:
+        if isinstance(arguments, self.arguments):
+            return arguments
+        try:
+            raw = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
+            return self.arguments.model_validate(raw)
+        except ValidationError as error:
+            raise ToolError(validation_message(error)) from None
+
+    def permissions_for(self, arguments: Any = None) -> tuple[str, ...]:
+        """Every permission this call needs (those its arguments add included)."""
+        needed = tuple(p for p in (self.permission, *self.extra_permissions) if p)
+        if arguments is not None and self.argument_permissions is not None:
+            needed = (*needed, *self.argument_permissions(arguments)[0])
+        return needed
+
+    def refusal_for(self, user: Any, arguments: Any = None) -> str | None:
+        """None when `user` may run this call; otherwise the plain refusal."""
+        if not (user and user.is_active):
+            return self.refusal
+        base = tuple(p for p in (self.permission, *self.extra_permissions) if p)
+        if not all(user.has_perm(p) for p in base):
+            return self.refusal
+        if arguments is not None and self.argument_permissions is not None:
+            more, refusal = self.argument_permissions(arguments)
+            if not all(user.has_perm(p) for p in more):
+                return refusal
+        return None
+
+    def allowed(self, user: Any, arguments: Any = None) -> bool:
+        return self.refusal_for(user, arguments) is None
+
+    def call(self, context: ToolContext, arguments: Mapping[str, Any] | BaseModel) -> ToolResult:
+        """Validate, check permissions (those the arguments need too), then run."""
         if not self.allowed(context.user):
             raise ToolPermissionDenied(self.refusal)
-        return self.run(context, validate_arguments(self, dict(arguments)))
+        valid = self.validate(arguments)
+        refusal = self.refusal_for(context.user, valid)
+        if refusal:
+            raise ToolPermissionDenied(refusal)
+        return self.run(context, valid)
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI/Llama-style function description handed to models with native tool calling."""
@@ -89,48 +143,14 @@ def register(tool: Tool) -> Tool:
     return tool
 
 
-def tool_get(name: str) -> Tool:
-    try:
-        return TOOLS[name]
-    except KeyError:
-        raise ToolError(f"Unknown tool {name!r}.") from None
-
-
-def validate_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Check arguments against the tool's schema (types, enums, required); unknown keys are dropped."""
-    properties: dict[str, Any] = tool.parameters.get("properties", {})
-    clean: dict[str, Any] = {}
-    for key, spec in properties.items():
-        if arguments.get(key) in (None, ""):
-            continue
-        value = arguments[key]
-        kind = spec.get("type")
-        if kind == "integer":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise ToolError(f"{key}: must be a whole number.") from None
-            if ("minimum" in spec and value < spec["minimum"]) or ("maximum" in spec and value > spec["maximum"]):
-                raise ToolError(f"{key}: must be between {spec.get('minimum')} and {spec.get('maximum')}.")
-        elif kind == "boolean":
-            value = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
-        elif kind == "string":
-            value = str(value).strip()
-        if "enum" in spec and value not in spec["enum"]:
-            raise ToolError(f"{key}: must be one of {', '.join(spec['enum'])}.")
-        clean[key] = value
-    missing = [key for key in tool.parameters.get("required", []) if key not in clean]
-    if missing:
-        raise ToolError(f"{', '.join(missing)}: required.")
-    return clean
-
-
 def plain(value: Any) -> Any:
     """JSON-safe copy of a selector's result (Decimals as strings, so figures stay exact)."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

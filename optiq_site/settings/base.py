@@ -208,6 +208,9 @@ OPTIQ_HF_TOKEN = env_str("HF_TOKEN", None)
 OPTIQ_TRAINING_STALE_AFTER_S = env_int("OPTIQ_TRAINING_STALE_AFTER_S", 300)
 OPTIQ_TRAINING_PROGRESS_INTERVAL = env_float("OPTIQ_TRAINING_PROGRESS_INTERVAL", 3.0)  # seconds between progress writes
 
+# Data questions: the first day of the practice's financial year, "MM-DD" (UK: 6 April).
+OPTIQ_FINANCIAL_YEAR_START = env_str("OPTIQ_FINANCIAL_YEAR_START", "04-06") or "04-06"
+
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).
 OPTIQ_BOOTSTRAP_COMMANDS: list[tuple[str, dict[str, Any]]] = [
