@@ -248,7 +248,7 @@ def _scope(query: DataQuery, period: Period | None, filters: FigureFilters, toda
     if period is not None:
         described = period.describe()
         parts.append(described[:1].upper() + described[1:])
-    elif query.metric in STOCK_METRICS:
+    elif query.metric in STOCK_METRICS or query.metric in (Metric.LAB_JOBS, Metric.RECALLS_DUE, Metric.RECALLS_OVERDUE):
         parts.append(f"Now ({today.day} {today:%B %Y})")
     parts.extend(_filter_words(query, filters))
     if query.metric in SALES_METRICS:
@@ -382,7 +382,7 @@ def _compare_text(query: DataQuery, now: Any, before: Any, earlier: Period) -> t
     if before:
         change = (difference * 100 / Decimal(str(before))).quantize(Decimal("0.1"))
         data["change_percent"] = change
-        text += f", {'+' if change > 0 else ''}{change}%"
+        text += f", {'+' if change > 0 else '−' if change < 0 else ''}{abs(change)}%"
     return text + ").", data
 
 

@@ -22,7 +22,7 @@ CATEGORY_SYNONYMS: dict[str, list[str]] = {
     Category.SPECTACLE_LENS: [r"spectacle lens(?:es)?", r"specs? lens(?:es)?", r"glasses lens(?:es)?", r"lens(?:es)?"],
     Category.CONTACT_LENS: [r"contact lens(?:es)?", r"contacts", r"cls", r"contact lens boxes", r"contact lens"],
     Category.ACCESSORY: [r"accessor(?:y|ies)"],
-    Category.SOLUTION: [r"solutions?", r"contact lens solutions?", r"lens solutions?", r"eye ?drops"],
+    Category.SOLUTION: [r"solutions?", r"contact lens solutions?", r"lens solutions?", r"eye ?drops", r"drops"],
 }
 LENS_TYPE_SYNONYMS: dict[str, list[str]] = {
     LensType.SINGLE_VISION: [r"single[- ]?vision(?: lens(?:es)?)?", r"sv lens(?:es)?", r"svs?"],
@@ -141,7 +141,6 @@ HARMLESS = frozenset(
         "down",
         "across",
         "through",
-        "per",
         "each",
         "every",
         "all",
@@ -364,8 +363,6 @@ HARMLESS = frozenset(
         "er",
         "well",
         "yes",
-        "no",
-        "not",
         "terms",
         "paid",
         "pay",
@@ -375,18 +372,14 @@ HARMLESS = frozenset(
         "flog",
         "flogged",
         "flogging",
-        "don't",
-        "dont",
-        "didnt",
-        "didn't",
+        "dispense",
+        "dispensed",
+        "dispensing",
         "any",
         "anything",
         "something",
         "everything",
         "much",
-        "same",
-        "other",
-        "another",
         "such",
         "own",
         "one",
@@ -409,11 +402,6 @@ METRIC_NOISE = frozenset(
         "worth",
         "value",
         "valued",
-        "average",
-        "averaged",
-        "averages",
-        "mean",
-        "avg",
         "spend",
         "spent",
         "spending",
@@ -423,7 +411,6 @@ METRIC_NOISE = frozenset(
         "order",
         "orders",
         "size",
-        "per",
         "sold",
         "sell",
         "stock",
@@ -443,6 +430,10 @@ METRIC_NOISE = frozenset(
         "gbp",
     ]
 )
+# Words of an average, which mean nothing more only when the figure is an average.
+AVERAGE_WORDS = frozenset(["average", "averaged", "averages", "mean", "avg", "typical", "per"])
+
+
 ABBREVIATIONS = {
     "lst": "last",
     "mnth": "month",
@@ -466,6 +457,10 @@ ABBREVIATIONS = {
     "hw": "how",
     "mny": "many",
     "u": "you",
+    "sel": "sell",
+    "wek": "week",
+    "frm": "from",
+    "mont": "month",
 }
 # What typos are corrected towards (with the practice's own names added at run time).
 CORRECTABLE = frozenset(
@@ -556,17 +551,19 @@ def fold(text: str) -> str:
 
 
 def correct_typos(words: list[str], known: frozenset[str], targets: frozenset[str]) -> list[str]:
-    """Each unknown word of four letters or more replaced by the one target it is closest to
-    (difflib ratio ≥ 0.8), or left as it is."""
+    """Each unknown word of three letters or more replaced by the target it is closest to (difflib
+    ratio ≥ 0.8, 0.85 for three letters, same first letter), or left as it is."""
     corrected = []
     for word in words:
         if word in ABBREVIATIONS:
             corrected.append(ABBREVIATIONS[word])
             continue
-        if len(word) < 4 or not word.isalpha() or word in known or word in targets:
+        if len(word) < 3 or not word.isalpha() or word in known or word in targets:
             corrected.append(word)
             continue
-        close = difflib.get_close_matches(word, targets, n=1, cutoff=0.8)
+        # Typos rarely touch the first letter; a word that differs there ("Smarch") is not corrected.
+        cutoff = 0.8 if len(word) > 3 else 0.85
+        close = [c for c in difflib.get_close_matches(word, targets, n=3, cutoff=cutoff) if c[0] == word[0]]
         corrected.append(close[0] if close else word)
     return corrected
 

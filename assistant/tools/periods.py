@@ -13,7 +13,8 @@ Definitions: weeks run Monday to Sunday; "last week" is the previous Monday-Sund
 past week" is the seven days to today; "the last N days/weeks/months/years" are rolling and end
 today; "this month/quarter/year" run to today; a month or quarter named without a year is the
 most recent one (the current one counts, up to today). Christmas is 24-26 December, Easter Good
-Friday to Easter Monday.
+Friday to Easter Monday; spring, summer, autumn (fall) and winter are March-May, June-August,
+September-November and December-February.
 
 ``find_periods`` returns every period phrase it recognises with its span, and a PeriodProblem
 (a question back, with a suggestion when there is an obvious one) for a phrase that is clearly
@@ -514,6 +515,17 @@ def _to_date(unit: str, today: date) -> Result:
     return Period(fy.start, today, f"this financial year ({fy.label[len('financial year ') :]})")
 
 
+@rule(rf"\b(?:(?:in|during|for) )?(?:the )?(?:week (?:of|commencing|beginning|starting)|w/?c) (?P<d>{A_DATE})\b")
+def _week_of(m: re.Match[str], today: date) -> Result:
+    day = _date_or_problem(m.group("d"), today)
+    if isinstance(day, PeriodProblem):
+        return day
+    start = week_start(day)
+    return Period(
+        start, min(start + timedelta(days=6), max(today, start)), f"the week of {dates_in_words(start, start)}"
+    )
+
+
 @rule(r"\b(?:the )?(?:last|previous|prior) (?:full |complete |whole )?(?:calendar )?month\b(?! to date)")
 def _last_month(m: re.Match[str], today: date) -> Result:
     if m.group(0).startswith("the last") and not re.search(r"full|complete|whole|calendar", m.group(0)):
@@ -792,10 +804,19 @@ def _weekday(m: re.Match[str], today: date) -> Result:
 
 
 @rule(
-    r"\b(?:on |over |during |at |for )?(?:the )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer)\b(?: ((?:19|20)\d{2}))?"
+    r"\b(?:on |over |during |at |for |in )?(?:the |this |last )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer|autumn|spring|winter)\b(?: ((?:19|20)\d{2}))?"
+    r"|\b(?:in |during |over |for |this |last )(?:the )?(fall)\b(?: ((?:19|20)\d{2}))?"
 )
 def _holiday_rule(m: re.Match[str], today: date) -> Result:
-    return _holiday(m.group(1), today, int(m.group(2)) if m.group(2) else None)
+    name = m.group(1) or m.group(3)
+    year = m.group(2) or m.group(4)
+    if " last " in f" {m.group(0).strip()} " and year is None:
+        # "last summer": the most recent one that is over.
+        recent = _holiday(name, today)
+        if isinstance(recent, Period) and recent.end >= today:
+            return _holiday(name, today, recent.start.year - 1)
+        return recent
+    return _holiday(name, today, int(year) if year else None)
 
 
 def _holiday(name: str, today: date, year: int | None = None) -> Result:
@@ -821,6 +842,12 @@ def _holiday(name: str, today: date, year: int | None = None) -> Result:
         "easter weekend": lambda y: span(easter(y) - timedelta(days=2), easter(y) + timedelta(days=1), f"Easter {y}"),
         "black friday": lambda y: span(_black_friday(y), _black_friday(y), f"Black Friday {y}"),
         "summer": lambda y: span(date(y, 6, 1), date(y, 8, 31), f"summer {y} (June to August)"),
+        "spring": lambda y: span(date(y, 3, 1), date(y, 5, 31), f"spring {y} (March to May)"),
+        "autumn": lambda y: span(date(y, 9, 1), date(y, 11, 30), f"autumn {y} (September to November)"),
+        "fall": lambda y: span(date(y, 9, 1), date(y, 11, 30), f"autumn {y} (September to November)"),
+        "winter": lambda y: span(
+            date(y, 12, 1), month_end(y + 1, 2), f"winter {y}/{str(y + 1)[-2:]} (December to February)"
+        ),
         "the summer holidays": lambda y: span(date(y, 7, 20), date(y, 8, 31), f"the summer holidays {y}"),
     }
     return most_recent(makers[name])

@@ -102,21 +102,54 @@ class Words:
 
 # --- fixed phrasings ---------------------------------------------------------------------------------
 
-GREETING = P(r"\b(?:good (?:morning|afternoon|evening)|hi there|hello there|hey there)\b")
+GREETING = P(
+    r"\b(?:good (?:morning|afternoon|evening)|hi there|hello there|hey there)\b|^\s*(?:morning|afternoon|evening|hiya|hi|hello|hey)\b"
+)
 FORECAST = P(
     r"\b(?:will (?:we|our|it|they|i|the)|going to (?:sell|make|take|do|be)|forecast\w*|predict\w*|projected|projection\w*|expect(?:ed)? to|next year's)\b"
 )
 NOT_RECORDED = [
-    (P(r"\bfootfall\b|\bvisitors?\b|\bwalk-?ins?\b|\bcame through the door\b"), "visits to the practice"),
-    (P(r"\bnew patients?\b|\bregist(?:ered|rations?)\b|\bsign-?ups?\b"), "when patients registered"),
-    (P(r"\bbranch(?:es)?\b|\bother practices?\b|\bour (?:other )?stores?\b"), "other branches"),
-    (P(r"\b(?:over|under|aged|older than|younger than) \d+\b|\bage(?:d| group)?\b|\bpensioners?\b"), "patients' ages"),
-    (P(r"\bappointments?\b|\bbookings?\b|\bno-?shows?\b"), "appointments"),
+    (
+        P(r"\bfootfall\b|\bvisitors?\b|\bwalk-?ins?\b|\bcame through the door\b"),
+        "the practice's records don't hold visits to the practice",
+    ),
+    (
+        P(r"\bnew patients?\b|\bregist(?:ered|rations?)\b|\bsign-?ups?\b"),
+        "the practice's records don't hold when patients registered",
+    ),
+    (P(r"\bbranch(?:es)?\b|\bother practices?\b|\bour (?:other )?stores?\b"), "the records are this practice's only"),
+    (
+        P(r"\b(?:over|under|aged|older than|younger than) \d+\b|\bage(?:d| group)?\b|\bpensioners?\b"),
+        "I can't filter by patients' ages",
+    ),
+    (P(r"\bappointments?\b|\bbookings?\b|\bno-?shows?\b"), "the practice's records don't hold appointments"),
     (
         P(r"\bwages?\b|\bsalar(?:y|ies)\b|\brent\b|\bexpenses?\b|\boverheads?\b|\bnet profit\b"),
-        "costs other than the products'",
+        "I only know the products' cost prices, not the practice's other costs",
+    ),
+    (
+        P(r"\brefund(?:s|ed)?\b|\bvoid(?:s|ed)?\b|\breturns\b"),
+        "the figures count completed sales only, not refunds or voided sales",
     ),
 ]
+# Words that change what is asked ("not Ray-Ban", "revenue per sale"): never silently left out.
+LOGIC_WORDS = frozenset(
+    [
+        "not",
+        "except",
+        "excluding",
+        "exclude",
+        "without",
+        "apart",
+        "other",
+        "others",
+        "per",
+        "average",
+        "ex",
+        "minus",
+        "besides",
+    ]
+)
 KNOWLEDGE_CUE = P(
     r"^\s*(?:what (?:is|are|does)|whats? (?:a|an)|how (?:do|does|often|long|should|can)|why|should|can i|is it|is there|are there|explain|define|tell me about|what causes|when should)\b"
 )
@@ -124,7 +157,7 @@ VAGUE = P(
     r"\bhow (?:are|were|did|have) (?:we|things|sales) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
 )
 DATA_CUE = P(
-    r"\b(?:we|our|us|ours|sold|sell|sells|selling|takings|revenue|turnover|stock|practice|shop|store|shifted|"
+    r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|practice|shop|store|shifted|"
     r"staff|lab|recalls?|patients seen|transactions)\b"
 )
 SKU = re.compile(r"\b(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]{1,10}(?:-[a-z0-9]{1,12})+\b")
@@ -148,6 +181,9 @@ PRODUCT_LOOKUP = P(
 
 # Comparisons.
 COMPARE_CUE = P(r"\b(?:compared? (?:with|to|against)|compare|vs\.?|versus|against|than|relative to|up or down on)\b")
+# "Did we take more in October or September?": "or" compares when a comparative is asked.
+COMPARATIVE = P(r"\b(?:more|less|fewer|better|worse|higher|lower|bigger|smaller)\b")
+OR_CUE = P(r"\bor\b")
 YEAR_ON_YEAR = P(
     r"\b(?:year[- ]on[- ]year|year[- ]over[- ]year|yoy|(?:the )?same (?:period|time|month|week|quarter|day|days|dates) (?:last|a|the previous|the year before) year|(?:the )?year before|a year (?:ago|earlier)|last year's)\b"
 )
@@ -186,7 +222,7 @@ TIME_ADJECTIVE = P(
 # "which frame brand", "what 3 products", but not "what did we make".
 WHICH_GROUP = P(
     rf"\b(?:which|what) (?:(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten) )?"
-    rf"(?:(?:(?!(?:did|do|does|have|has|had|was|were|is|are|we|you|our|the)\b)[\w-]+ ){{0,2}})?(?:{GROUP_WORDS})\b"
+    rf"(?:(?:(?!(?:did|do|does|have|has|had|was|were|is|are|we|you|our|the)\b)[\w-]+ ){{0,2}}?)?(?:{GROUP_WORDS})\b"
 )
 WHO = P(
     r"\bwho(?:'s)? (?:sold|sells|made|makes|took|takes|brought|had|did|has|rang|was|is)\b|\bwho\b(?=.*\b(?:most|least|best|highest|lowest|top)\b)"
@@ -266,13 +302,13 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.REVENUE,
         P(
-            r"\brevenue|revnue|takings|turnover|turn(?:ed)? over|income|£|pounds|money|value|worth|earn(?:ed|t)?|gross sales|bring in|brought in|brings in|take|took|taken|taking|made|make|paid|pay|sales\b"
+            r"(?:\b(?:revenue|revnue|takings|turnover|turn(?:ed)? over|gross(?:ed)?|income|pounds|money|value|worth|earn(?:ed|t)?|gross sales|bring in|brought in|brings in|taken|taking|take|took|made|make|paid|pay|sales)\b|£)"
         ),
     ),
     (
         Metric.UNITS,
         P(
-            r"\bunits?|items?|pieces|boxes|pairs?|quantity|volume|sold|sell|sells|selling|shift(?:ed)?|went out|go out|how many\b"
+            r"\b(?:units?|items?|pieces|boxes|pairs?|quantity|volume|sold|sells|selling|sell|shift(?:ed)?|went out|go out|how many)\b"
         ),
     ),
 ]
@@ -440,6 +476,7 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
 def _read(words: Words, question: str, today: date, names: PracticeNames) -> Reading:
     text = words.text
     words.take_all(GREETING)
+    words.take_all(COMPARATIVE) if COMPARE_CUE.search(text) or OR_CUE.search(text) else None
     listing = _listing_tool(words, question, names)
     if listing is not None:
         return listing
@@ -448,9 +485,9 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
             "I can only report what has already happened in the practice's records, not forecast what will.",
             "cannot",
         )
-    for pattern, what in NOT_RECORDED:
-        if words.has(pattern) and words.has(DATA_CUE):
-            raise QuestionBack(f"I can't answer that: the practice's records don't hold {what}.", "cannot")
+    for pattern, why in NOT_RECORDED:
+        if words.has(pattern) and (words.has(DATA_CUE) or pattern.pattern.startswith(r"\brefund")):
+            raise QuestionBack(f"I can't answer that: {why}.", "cannot")
 
     parts = _Parts()
     matches = find_periods(text, today=today, normalised=True)
@@ -538,6 +575,8 @@ def _listing_tool(words: Words, question: str, names: PracticeNames) -> Reading 
 def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list[PeriodMatch]:
     """Take a comparison ("vs last year", "than in August") and the period it names."""
     cue = COMPARE_CUE.search(words.text)
+    if cue is None and COMPARATIVE.search(words.text):
+        cue = OR_CUE.search(words.text)
     yoy = YEAR_ON_YEAR.search(words.text)
     if yoy and (cue or re.search(r"year[- ]on[- ]year|year[- ]over[- ]year|yoy", yoy.group(0))):
         parts.compare = Compare.SAME_PERIOD_LAST_YEAR
@@ -568,6 +607,10 @@ def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list
     if not isinstance(first.result, Period) or not isinstance(second.result, Period):
         return matches
     compare = _relation(first.result, second.result, second.phrase)
+    if compare is None and _relation(second.result, first.result, first.phrase) is not None:
+        # "July and August": the later period is the one asked about.
+        first, second = second, first
+        compare = _relation(first.result, second.result, second.phrase)
     if compare is None:
         raise QuestionBack(
             f"I can compare {first.result.words()} with the period before it "
@@ -865,7 +908,10 @@ def _metric(words: Words, parts: _Parts) -> None:
         for metric, pattern in METRIC_RULES:
             if metric == parts.metric:
                 words.take_all(pattern)
-        noise = "|".join(sorted(lexicon.METRIC_NOISE, key=len, reverse=True))
+        noise_words = lexicon.METRIC_NOISE
+        if parts.metric in (Metric.AVERAGE_SALE_VALUE, Metric.AVERAGE_UNITS_PER_SALE):
+            noise_words = noise_words | lexicon.AVERAGE_WORDS
+        noise = "|".join(sorted(noise_words, key=len, reverse=True))
         words.take_all(P(rf"\b(?:{noise})\b"))
         words.take_all(
             P(
@@ -887,6 +933,12 @@ def _check_leftovers(words: Words, parts: _Parts) -> None:
         and word.strip("'.-&+") not in lexicon.HARMLESS
         and word.strip("'.-&+") not in lexicon.METRIC_NOISE
     ]
+    if unknown and set(unknown) <= LOGIC_WORDS:
+        shown = ", ".join(f"“{word}”" for word in dict.fromkeys(unknown))
+        raise QuestionBack(
+            f"I can't answer a question with {shown} in it yet: I give one figure for a period with filters "
+            "(a brand, product, category, staff member), or group and rank them. Could you ask it that way?"
+        )
     if unknown:
         shown = ", ".join(f"“{word}”" for word in dict.fromkeys(unknown))
         raise QuestionBack(

@@ -1,0 +1,45 @@
+"""The shipped data-question evaluation holds its targets: at least 95% exact on the held-out
+split and no wrong figure on either split (every miss a question back or an honest "I can't")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from assistant.eval.data import QUESTIONS_FILE, data_questions, evaluate_data_questions
+
+
+def _listed(outcomes) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(f"{o.result}: {o.id} {o.question!r}: {o.detail} | {o.answer[:160]!r}" for o in outcomes)
+
+
+def test_the_evaluation_has_at_least_250_questions_each_with_its_own_sql():
+    items = data_questions()
+    assert len(items) >= 250
+    assert len({item["question"] + item["user"] for item in items}) == len(items)
+    answered = [item for item in items if item["expect"] in ("figure", "rows", "top", "bottom", "list")]
+    assert all(item.get("sql", "").upper().startswith("SELECT") for item in answered)
+    assert len({item["sql"] for item in answered}) > 0.9 * len(answered)
+    for kind in ("clarify", "refuse", "cannot"):
+        assert sum(item["expect"] == kind for item in items) >= 5
+
+
+def test_the_held_out_split_is_the_one_fixed_by_hash_before_tuning():
+    for line in QUESTIONS_FILE.read_text().splitlines():
+        item = json.loads(line)
+        digest = int(hashlib.sha256((item["question"] + item["user"]).encode()).hexdigest()[:8], 16)
+        assert item["split"] == ("held_out" if digest % 10 < 3 else "tune"), item["id"]
+
+
+@pytest.mark.parametrize("split", ["held_out", "tune"])
+def test_no_answer_is_a_wrong_figure_and_the_held_out_split_is_95_percent_exact(demo, split):
+    users = {"manager": demo["manager"], "reception": demo["reception"]}
+    evaluation = evaluate_data_questions(users=users, today=demo["today"], split=split)
+    report = evaluation.split(split)
+    assert report.total >= 70
+    assert not report.wrong, "wrong figures:\n" + _listed(report.wrong)
+    if split == "held_out":
+        misses = evaluation.misses(split)
+        assert report.exactness >= 0.95, f"{report.exactness:.3f} exact; misses:\n" + _listed(misses)
