@@ -1,15 +1,18 @@
 """Data-question evaluation: the assistant's answers against SQL written by hand for each question.
 
-``data_questions.jsonl`` holds 287 questions written as different staff would ask them (terse,
+``data_questions.jsonl`` holds 384 questions written as different staff would ask them (terse,
 chatty, with typos, British and American wording, filters, rankings, comparisons, and questions
 that must be asked back or refused), over the demo practice built for a fixed day
 (``FIXED_TODAY``, seed 42, ``DEMO``). Each has its own truth: a SQL query over the raw tables
 (through the views below, themselves plain joins written by hand), with the period written out
 as dates, so nothing of the parser, the query or the selectors is reused to decide what is right.
 
-The split was fixed before the parser was tuned: a question is held out when the first eight hex
-digits of sha256(question + user) are 0-2 mod 10 (78 of 287). Only the tuning split was ever
-looked at while the parser was written; the held-out split is reported, never tuned on.
+Splits, and how they were made: the first 287 questions were written before the parser and
+split by hash (held out when the first eight hex digits of sha256(question + user) are 0-2 mod
+10: 78 questions). The parser was tuned on the other 209; that held-out split was then measured
+once (74 of 78 exact, one wrong figure: "Smarch" read as March), its misses were fixed, and so it
+became tuning data (``first_held_out``). The held-out split now is 97 questions written after
+the parser was tuned, committed before they were first run, and never tuned on.
 
 Each answer is one of: exact (the figure equals the truth and the answer quotes it, for the
 period expected; or the question back / refusal that was expected), asked back, can't (an honest
@@ -223,7 +226,8 @@ def _judge(item: dict[str, Any], draft: Any, cursor: Any) -> tuple[str, str]:
     truth = _truth_rows(cursor, item["sql"])
     metric = item.get("metric", "")
     if expect == "list":
-        count = data.get("count", len(data.get("rows", [])))
+        # A list, or a count of the same rows ("32 lab jobs ready for collection").
+        count = data["value"] if "metric" in data and "value" in data else data.get("count", len(data.get("rows", [])))
         expected = truth[0][0]
         return ("exact", "") if count == expected else ("wrong", f"{count} rows, truth {expected}")
     if item.get("period") and data.get("period"):
