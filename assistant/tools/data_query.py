@@ -295,7 +295,12 @@ def _headline(query: DataQuery, figures: Figures, today: date, period: Period | 
         return f"{money(value)} of stock at cost."
     if metric == Metric.LAB_JOBS:
         if query.lab_status and period is not None:
-            return f"{value:,} lab jobs {LAB_STATUS_EVENT[query.lab_status]} in the period and {LAB_STATUS_WORDS[query.lab_status]} now."
+            still = (
+                ""
+                if query.lab_status in (LabJobStatus.COLLECTED, LabJobStatus.CANCELLED)
+                else f" (still {LAB_STATUS_WORDS[query.lab_status]} now)"
+            )
+            return f"{value:,} lab jobs {LAB_STATUS_EVENT[query.lab_status]} in the period{still}."
         if period is not None:
             return f"{value:,} lab jobs ordered."
         return f"{value:,} lab jobs."

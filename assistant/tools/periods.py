@@ -433,6 +433,28 @@ def _day_span(m: re.Match[str], today: date) -> Result:
     return _range(first, last, m.group(0))
 
 
+@rule(
+    r"\b(?:between |from )?(?:the )?(\d{1,2})(?:st|nd|rd|th) (?:and|to|-|until|till) (?:the )?(\d{1,2})(?:st|nd|rd|th)(?: of)? (this|last) month\b"
+)
+def _days_of_month(m: re.Match[str], today: date) -> Result:
+    month = today.replace(day=1) if m.group(3) == "this" else add_months(today.replace(day=1), -1)
+    first = day_of(int(m.group(1)), month.month, month.year, today, m.group(0))
+    last = day_of(int(m.group(2)), month.month, month.year, today, m.group(0))
+    if isinstance(first, PeriodProblem):
+        return first
+    if isinstance(last, PeriodProblem):
+        return last
+    return _range(first, last, m.group(0))
+
+
+# A year written alone ("2026 compared with 2025"); longer phrases with a year win over it.
+@rule(r"(?<![£$/.\d-])\b((?:19|20)\d{2})\b(?![/.-]\d)")
+def _bare_year(m: re.Match[str], today: date) -> Result:
+    year = int(m.group(1))
+    start = date(year, 1, 1)
+    return Period(start, _upto(start, date(year, 12, 31), today), str(year))
+
+
 @rule(rf"\b{MONTH} (\d{{1,2}})(?:st|nd|rd|th)? ?(?:-|to|until|till) ?(\d{{1,2}})(?:st|nd|rd|th)?(?: {YEAR})?\b")
 def _month_day_span(m: re.Match[str], today: date) -> Result:
     month = MONTHS[m.group(1)]
@@ -481,7 +503,7 @@ def _since_start(m: re.Match[str], today: date) -> Result:
 
 
 @rule(
-    r"\b(?:(?:so far )?this|the current) (week|month|quarter|year|calendar year|financial year|fiscal year|tax year)(?: so far| to date)?\b"
+    r"\b(?:(?:so far )?this|the current) (week|month|quarter|year|calendar year|financial year|fiscal year|tax year|fy)(?: so far| to date)?\b"
 )
 def _this(m: re.Match[str], today: date) -> Result:
     return _to_date(m.group(1), today)
@@ -496,12 +518,13 @@ def _to_date_words(m: re.Match[str], today: date) -> Result:
     return _to_date(unit, today)
 
 
-@rule(r"\bso far (?:this )?(week|month|quarter|year)\b")
+@rule(r"\bso far (?:this )?(week|month|quarter|year)\b|\bthe (week|month|quarter|year) (?:so far|to date)\b")
 def _so_far(m: re.Match[str], today: date) -> Result:
-    return _to_date(m.group(1), today)
+    return _to_date(m.group(1) or m.group(2), today)
 
 
 def _to_date(unit: str, today: date) -> Result:
+    unit = "financial year" if unit == "fy" else unit
     if unit == "week":
         return Period(week_start(today), today, "this week")
     if unit == "month":
@@ -581,7 +604,7 @@ def _year_before_last(m: re.Match[str], today: date) -> Result:
     return Period(date(year, 1, 1), date(year, 12, 31), str(year))
 
 
-@rule(r"\b(?:the )?(?:last|previous|prior) (?:financial|fiscal|tax) year\b")
+@rule(r"\b(?:the )?(?:last|previous|prior) (?:(?:financial|fiscal|tax) year|fy)\b")
 def _last_financial_year(m: re.Match[str], today: date) -> Result:
     return financial_year(financial_year_of(today) - 1, today)
 
@@ -756,6 +779,16 @@ def _since_the_nth(m: re.Match[str], today: date) -> Result:
     return Period(start, today, f"since {dates_in_words(start, start)}")
 
 
+@rule(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b(?! of| [a-z]+ \d)")
+def _on_the_nth(m: re.Match[str], today: date) -> Result:
+    day = int(m.group(1))
+    month = today if day <= today.day else add_months(today.replace(day=1), -1)
+    found = day_of(day, month.month, month.year, today, m.group(0))
+    if isinstance(found, PeriodProblem):
+        return found
+    return Period(found, found, dates_in_words(found, found))
+
+
 @rule(r"\bsince (christmas|new year|easter|black friday|boxing day)\b")
 def _since_holiday(m: re.Match[str], today: date) -> Result:
     holiday = _holiday(m.group(1), today)
@@ -804,12 +837,17 @@ def _weekday(m: re.Match[str], today: date) -> Result:
 
 
 @rule(
-    r"\b(?:on |over |during |at |for |in )?(?:the |this |last )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer|autumn|spring|winter)\b(?: ((?:19|20)\d{2}))?"
+    r"\b(?:on |over |during |at |for |in )?(?:the )?(?P<named>christmas|xmas|boxing day|easter|black friday|summer|autumn|spring|winter) (?P<which>last|this) year\b"
+    r"|\b(?:on |over |during |at |for |in )?(?:the |this |last )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer|autumn|spring|winter)\b(?: ((?:19|20)\d{2}))?"
     r"|\b(?:in |during |over |for |this |last )(?:the )?(fall)\b(?: ((?:19|20)\d{2}))?"
 )
 def _holiday_rule(m: re.Match[str], today: date) -> Result:
-    name = m.group(1) or m.group(3)
-    year = m.group(2) or m.group(4)
+    if m.group("named"):
+        # "Black Friday last year": that year's.
+        year_asked = today.year - 1 if m.group("which") == "last" else today.year
+        return _holiday(m.group("named"), today, year_asked)
+    name = m.group(3) or m.group(5)
+    year = m.group(4) or m.group(6)
     if " last " in f" {m.group(0).strip()} " and year is None:
         # "last summer": the most recent one that is over.
         recent = _holiday(name, today)

@@ -131,6 +131,10 @@ NOT_RECORDED = [
         P(r"\brefund(?:s|ed)?\b|\bvoid(?:s|ed)?\b|\breturns\b"),
         "the figures count completed sales only, not refunds or voided sales",
     ),
+    (
+        P(r"\bsell[- ]?through\b|\bstock ?turns?\b|\bconversion(?: rate)?\b|\bcapture rate\b"),
+        "I can't work out rates such as sell-through yet; I can give units sold and stock on hand",
+    ),
 ]
 # Words that change what is asked ("not Ray-Ban", "revenue per sale"): never silently left out.
 LOGIC_WORDS = frozenset(
@@ -157,7 +161,7 @@ VAGUE = P(
     r"\bhow (?:are|were|did|have) (?:we|things|sales) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
 )
 DATA_CUE = P(
-    r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|practice|shop|store|shifted|"
+    r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|inventory|practice|shop|store|shifted|"
     r"staff|lab|recalls?|patients seen|transactions)\b"
 )
 SKU = re.compile(r"\b(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]{1,10}(?:-[a-z0-9]{1,12})+\b")
@@ -180,13 +184,16 @@ PRODUCT_LOOKUP = P(
 )
 
 # Comparisons.
-COMPARE_CUE = P(r"\b(?:compared? (?:with|to|against)|compare|vs\.?|versus|against|than|relative to|up or down on)\b")
+COMPARE_CUE = P(
+    r"\b(?:compared? (?:with|to|against)|compare|vs\.?|versus|against|than|relative to|up or down on|(?:up|down) on)\b"
+)
 # "Did we take more in October or September?": "or" compares when a comparative is asked.
 COMPARATIVE = P(r"\b(?:more|less|fewer|better|worse|higher|lower|bigger|smaller)\b")
 OR_CUE = P(r"\bor\b")
 YEAR_ON_YEAR = P(
     r"\b(?:year[- ]on[- ]year|year[- ]over[- ]year|yoy|(?:the )?same (?:period|time|month|week|quarter|day|days|dates) (?:last|a|the previous|the year before) year|(?:the )?year before|a year (?:ago|earlier)|last year's)\b"
 )
+CHANGE_WORDS = P(r"\b(?:change|changes|difference|growth|increase|decrease|drop|rise|trend|better|worse|doing)\b")
 PERIOD_BEFORE = P(
     r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+ (?:days|weeks|months)|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
 )
@@ -264,7 +271,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.STOCK_ON_HAND,
         P(
-            r"\bin stock\b|\bon hand\b|\bstock on hand\b|\bstock levels?\b|\bstock count\b|\bhold the most stock\b|\bhold(?: the)? (?:most|least)\b|\bstock(?:ed)?\b(?! value)|\bhave we got\b|\bdo we have\b|\bleft\b"
+            r"\bin stock\b|\bon hand\b|\binventory\b|\bstock on hand\b|\bstock levels?\b|\bstock count\b|\bhold the most stock\b|\bhold(?: the)? (?:most|least)\b|\bstock(?:ed)?\b(?! value)|\bhave we got\b|\bdo we have\b|\bleft\b"
         ),
     ),
     (
@@ -290,19 +297,19 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.PATIENTS_SEEN,
         P(
-            r"\bpatients? (?:(?:did|have|has|had) )?(?:we )?(?:see|seen|saw|examined?|tested|in the chair)\b|\bsaw\b.*\bpatients\b|\b(?:eye|sight) (?:tests?|exams?|examinations?)\b|\bpatients seen\b|\bexaminations?\b|\bpatients\b"
+            r"\bpatients? (?:(?:did|have|has|had) )?(?:we )?(?:see|seen|saw|examined?|tested|test|in the chair)\b|\bsaw\b.*\bpatients\b|\b(?:eye|sight) (?:tests?|exams?|examinations?)\b|\bpatients seen\b|\bexaminations?\b|\bpatients\b"
         ),
     ),
     (
         Metric.SALES,
         P(
-            r"\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bsales (?:did|were|have|has)\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
+            r"\b(?:people|customers|patients) (?:bought|purchased|buying)\b|\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bsales (?:did|were|have|has)\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
         ),
     ),
     (
         Metric.REVENUE,
         P(
-            r"(?:\b(?:revenue|revnue|takings|turnover|turn(?:ed)? over|gross(?:ed)?|income|pounds|money|value|worth|earn(?:ed|t)?|gross sales|bring in|brought in|brings in|taken|taking|take|took|made|make|paid|pay|sales)\b|£)"
+            r"(?:\b(?:revenue|revnue|takings|turnover|turn(?:ed)? over|gross(?:ed)?|came in|come in|coming in|income|pounds|money|value|worth|earn(?:ed|t)?|gross sales|bring in|brought in|brings in|taken|taking|take|took|made|make|paid|pay|sales)\b|£)"
         ),
     ),
     (
@@ -331,7 +338,7 @@ SUNGLASSES = P(r"\bsun ?glasses\b|\bsunnies\b")
 SUPPLIER_CUE = P(
     r"\b(?:supplier|suppliers|supplied by|distributor|distributed by|sourced from|bought from|ordered from|through|via)\b"
 )
-LAB_CONTEXT = P(r"\blab\b|\bjobs?\b|\bglazing\b|\bcollect(?:ed|ion)\b|\bpicked up\b|\bremakes?\b|\bremade\b")
+LAB_CONTEXT = P(r"\blab\b|\bjobs?\b|\bglazing\b|\bcollect(?:ed|ion|ing)?\b|\bpicked up\b|\bremakes?\b|\bremade\b")
 RECALL_CONTEXT = P(r"\brecalls?\b|\bdue\b|\boverdue\b|\bpast due\b")
 
 
@@ -486,7 +493,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
             "cannot",
         )
     for pattern, why in NOT_RECORDED:
-        if words.has(pattern) and (words.has(DATA_CUE) or pattern.pattern.startswith(r"\brefund")):
+        if words.has(pattern) and (words.has(DATA_CUE) or why.startswith(("the figures", "I can't work"))):
             raise QuestionBack(f"I can't answer that: {why}.", "cannot")
 
     parts = _Parts()
@@ -578,6 +585,8 @@ def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list
     if cue is None and COMPARATIVE.search(words.text):
         cue = OR_CUE.search(words.text)
     yoy = YEAR_ON_YEAR.search(words.text)
+    if cue or yoy:
+        words.take_all(CHANGE_WORDS)
     if yoy and (cue or re.search(r"year[- ]on[- ]year|year[- ]over[- ]year|yoy", yoy.group(0))):
         parts.compare = Compare.SAME_PERIOD_LAST_YEAR
         words.use(yoy.start(), yoy.end())
@@ -599,6 +608,12 @@ def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list
     second = after[0]
     if not before:
         # "Compare this week's takings with last week": the first period follows the cue word.
+        if len(after) == 1 and isinstance(after[0].result, Period) and not cue.group(0).startswith("compare"):
+            earlier = after[0].result
+            raise QuestionBack(
+                f"Which period shall I compare with {earlier.words()}? For example this year so far, "
+                "or the same months of this year."
+            )
         if len(after) < 2:
             return matches
         first, second = after[0], after[1]
@@ -802,6 +817,10 @@ def _filters(words: Words, parts: _Parts, names: PracticeNames) -> None:
         if token in names.product_words or singular in names.product_words:
             product_words.append((match.start(), match.end(), token if token in names.product_words else singular))
     if product_words and "product" not in filters:
+        last_end = product_words[-1][1]
+        pack = re.match(r"\s+(\d{1,3}) ?(?:packs?|pk)\b", words.rest()[last_end:])
+        if pack:  # "Biofinity Toric 6 packs": the pack size names the product too
+            product_words.append((last_end, last_end + pack.end(), f"{pack.group(1)} pack"))
         filters["product"] = " ".join(word for _, _, word in product_words)
         for start, end, _ in product_words:
             words.use(start, end)
