@@ -133,7 +133,7 @@ NOT_RECORDED = [
     ),
     (
         P(r"\bsell[- ]?through\b|\bstock ?turns?\b|\bconversion(?: rate)?\b|\bcapture rate\b"),
-        "I can't work out rates such as sell-through yet; I can give units sold and stock on hand",
+        "rates such as sell-through are not worked out yet (units sold and stock on hand are)",
     ),
 ]
 # Words that change what is asked ("not Ray-Ban", "revenue per sale"): never silently left out.
@@ -452,6 +452,7 @@ def _name_spans(words: Words, table: dict[str, str], max_words: int = 4) -> list
 @dataclass
 class _Parts:
     period: Period | None = None
+    period_phrase: str = ""
     period_via: str = ""
     compare: Compare | None = None
     group_by: GroupBy | None = None
@@ -493,7 +494,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
             "cannot",
         )
     for pattern, why in NOT_RECORDED:
-        if words.has(pattern) and (words.has(DATA_CUE) or why.startswith(("the figures", "I can't work"))):
+        if words.has(pattern) and (words.has(DATA_CUE) or why.startswith(("the figures", "rates"))):
             raise QuestionBack(f"I can't answer that: {why}.", "cannot")
 
     parts = _Parts()
@@ -669,6 +670,7 @@ def _period(words: Words, matches: list[PeriodMatch], parts: _Parts) -> None:
         raise QuestionBack(f"Which period do you mean: {listed}?")
     if periods:
         parts.period = periods[0].result  # type: ignore[assignment]
+        parts.period_phrase = periods[0].phrase
 
 
 def _groups_before_filters(words: Words, parts: _Parts) -> None:
@@ -966,6 +968,13 @@ def _check_leftovers(words: Words, parts: _Parts) -> None:
         )
 
 
+def _next_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 def _query(parts: _Parts, today: date, text: str) -> Reading:
     metric = parts.metric
     assert metric is not None
@@ -980,6 +989,15 @@ def _query(parts: _Parts, today: date, text: str) -> Reading:
             f"For which period? For example this month ({example.day}–{today.day} {today:%B %Y}), last month, "
             "or this year."
         )
+    if (
+        period is not None
+        and metric == Metric.RECALLS_DUE
+        and period.end < today
+        and not re.search(r"\b(?:19|20)\d{2}\b|last|previous|ago|past|since", parts.period_phrase)
+    ):
+        # Recalls fall due ahead: "due in December" asked in November means the coming one.
+        label = period.label.replace(str(period.start.year), str(period.start.year + 1))
+        period = Period(_next_year(period.start), _next_year(period.end), label)
     if period is not None and metric != Metric.RECALLS_DUE and metric != Metric.RECALLS_OVERDUE:
         if period.start > today:
             raise QuestionBack(
