@@ -836,8 +836,61 @@ def correct_typos(words: list[str], known: frozenset[str], targets: frozenset[st
         # Typos rarely touch the first letter; a word that differs there ("Smarch") is not corrected.
         cutoff = 0.8 if len(word) > 3 else 0.85
         close = [c for c in difflib.get_close_matches(word, targets, n=3, cutoff=cutoff) if c[0] == word[0]]
+        # A period word changes the figure: only one letter away ("octobr"), never a made-up month ("Octember").
+        close = [c for c in close if c not in PERIOD_WORDS or _one_edit(word, c)]
         corrected.append(close[0] if close else word)
     return corrected
+
+
+PERIOD_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "year",
+        "years",
+        "quarter",
+        "quarters",
+        "yesterday",
+        "today",
+        "last",
+        "previous",
+        "since",
+    ]
+)
+
+
+def _one_edit(word: str, target: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped."""
+    if abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        different = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return len(different) == 1 or (
+            len(different) == 2 and different[1] == different[0] + 1 and word[different[0]] == target[different[1]]
+        )
+    shorter, longer = sorted((word, target), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
 def _transposed(word: str, targets: frozenset[str]) -> str | None:

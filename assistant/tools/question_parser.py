@@ -566,18 +566,24 @@ def _listing_tool(words: Words, question: str, names: PracticeNames) -> Reading 
             return Reading(kind="tool", tool="patient_lookup", arguments={"query": person})
     has_period = bool(find_periods(text, today=date.today(), normalised=True))
     if PRODUCT_COST.search(text) and not has_period and not P(r"\bstock\b|\binventory\b").search(text):
-        from assistant.tools.planner import product_query
-
-        query = product_query(question)
+        query = _catalogue_words(question)
         if query:
             return Reading(kind="tool", tool="product_cost", arguments={"query": query})
     if PRODUCT_LOOKUP.search(text) and not has_period and not counting:
-        from assistant.tools.planner import product_query
-
-        query = product_query(question)
+        query = _catalogue_words(question)
         if query:
             return Reading(kind="tool", tool="product_lookup", arguments={"query": query})
     return None
+
+
+def _catalogue_words(question: str) -> str | None:
+    """The product words of a price or cost question, when they name something in the catalogue
+    ("What do our staff cost us?" names no product, so it is not a product question)."""
+    from assistant.tools.planner import product_query
+    from practice.selectors import product_search
+
+    query = product_query(question)
+    return query if query and product_search(query=query, limit=1) else None
 
 
 def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list[PeriodMatch]:
