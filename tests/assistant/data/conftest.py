@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from assistant.eval.data import DEMO, FIXED_TODAY
@@ -25,6 +25,9 @@ def demo_practice(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     with django_db_blocker.unblock(), override_settings(DATA_DIR=tmp_path_factory.mktemp("demo")):
         with transaction.atomic():
             counts = build_demo(**DEMO, today=FIXED_TODAY)
+            # Check the deferred foreign keys of the bulk inserts once, here: left pending, every
+            # test's end-of-test constraint check would re-check them all (and undo it with its savepoint).
+            connection.check_constraints()
             users = get_user_model().objects.in_bulk(["manager", "reception", "optometrist"], field_name="username")
             yield {"counts": counts, "today": FIXED_TODAY, **users}
             transaction.set_rollback(True)
