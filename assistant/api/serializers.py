@@ -16,7 +16,7 @@ class SourceSerializer(serializers.Serializer):
     # A tool result's structured query, what read the question, and its figures (rows for tables and charts).
     arguments = serializers.DictField(required=False)
     planner = serializers.CharField(required=False)
-    data = serializers.JSONField(required=False)
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]  # a field, not Serializer.data
 
 
 class ToolCallSerializer(serializers.Serializer):

@@ -626,18 +626,19 @@ def _comparison(words: Words, matches: list[PeriodMatch], parts: _Parts) -> list
         first, second = after[0], after[1]
     else:
         first = before[-1]
-    if not isinstance(first.result, Period) or not isinstance(second.result, Period):
+    main, other = first.result, second.result
+    if not isinstance(main, Period) or not isinstance(other, Period):
         return matches
-    compare = _relation(first.result, second.result, second.phrase)
-    if compare is None and _relation(second.result, first.result, first.phrase) is not None:
+    compare = _relation(main, other, second.phrase)
+    if compare is None and _relation(other, main, first.phrase) is not None:
         # "July and August": the later period is the one asked about.
-        first, second = second, first
-        compare = _relation(first.result, second.result, second.phrase)
+        first, second, main, other = second, first, other, main
+        compare = _relation(main, other, second.phrase)
     if compare is None:
         raise QuestionBack(
-            f"I can compare {first.result.words()} with the period before it "
-            f"({previous_period(first.result).words()}) or with the same period last year "
-            f"({same_period_last_year(first.result).words()}). Which would you like?"
+            f"I can compare {main.words()} with the period before it "
+            f"({previous_period(main).words()}) or with the same period last year "
+            f"({same_period_last_year(main).words()}). Which would you like?"
         )
     parts.compare = compare
     words.use(cue.start(), cue.end())

@@ -76,8 +76,9 @@ class Command(BaseCommand):
         )
         self._table(evaluation.table())
         self.stdout.write("")
+        readers: list[tuple[str, ...]] = [("period reader", "right", "wrong", "none", "of", "median ms")]
         self._table(
-            [("period reader", "right", "wrong", "none", "of", "median ms")]
+            readers
             + [
                 (r.name, str(r.right), str(r.wrong), str(r.none), str(r.total), f"{r.median_ms:.1f}")
                 for r in periods.readers

