@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.harness import median_ms, setup_django, teardown_django, write_section  # noqa: E402
+from benchmarks.harness import median_ms, setup_django, teardown_django, write_section
 
 RUNS = 7
 MANAGER_QUESTIONS = [
@@ -142,7 +142,9 @@ def run(data_dir: Path) -> str:
             f"SELECT sl.category, SUM(sl.line_total * 100 / (100 + sl.tax_rate)) - SUM(sl.quantity * p.cost_price) {lines} GROUP BY 1",
         ),
     ]
-    measured = [(name, median_ms(selector, RUNS), median_ms(lambda sql=sql: raw(sql), RUNS)) for name, selector, sql in queries]
+    measured = [
+        (name, median_ms(selector, RUNS), median_ms(lambda sql=sql: raw(sql), RUNS)) for name, selector, sql in queries
+    ]
 
     seconds = sorted(o.seconds for o in evaluation.outcomes)
     median_s = statistics.median(seconds)
@@ -152,13 +154,22 @@ def run(data_dir: Path) -> str:
     exp_rows = [("split", "expected", "questions", "exact", "asked back", "can't", "missed", "wrong")]
     for (split, expect), counter in sorted(expectations.items()):
         exp_rows.append(
-            (split, expect, str(sum(counter.values())), *(str(counter[r]) for r in ("exact", "asked back", "can't", "missed", "wrong")))
+            (
+                split,
+                expect,
+                str(sum(counter.values())),
+                *(str(counter[r]) for r in ("exact", "asked back", "can't", "missed", "wrong")),
+            )
         )
     period_rows: list[tuple[str, ...]] = [("reader", "right", "wrong", "none", "of", "median ms")]
-    period_rows += [(r.name, str(r.right), str(r.wrong), str(r.none), str(r.total), f"{r.median_ms:.1f}") for r in periods.readers]
+    period_rows += [
+        (r.name, str(r.right), str(r.wrong), str(r.none), str(r.total), f"{r.median_ms:.1f}") for r in periods.readers
+    ]
     answer_rows: list[tuple[str, ...]] = [("question (through the chat service, answer stored)", "median ms")]
     answer_rows += [(q, f"{ms:.0f}") for q, ms in per_question]
-    query_rows: list[tuple[str, ...]] = [("query, last 12 months", "structured query (ms)", "raw SQL on sale lines (ms)")]
+    query_rows: list[tuple[str, ...]] = [
+        ("query, last 12 months", "structured query (ms)", "raw SQL on sale lines (ms)")
+    ]
     query_rows += [(name, f"{ms:.1f}", f"{raw_ms:.1f}") for name, ms, raw_ms in measured]
     return f"""## Data questions: the evaluation, periods, and the time an answer takes
 

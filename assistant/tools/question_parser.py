@@ -485,7 +485,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     text = words.text
     words.take_all(GREETING)
     words.take_all(COMPARATIVE) if COMPARE_CUE.search(text) or OR_CUE.search(text) else None
-    listing = _listing_tool(words, question, names)
+    listing = _listing_tool(words, question, names, today)
     if listing is not None:
         return listing
     if words.has(FORECAST):
@@ -536,7 +536,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     return _query(parts, today, text)
 
 
-def _listing_tool(words: Words, question: str, names: PracticeNames) -> Reading | None:
+def _listing_tool(words: Words, question: str, names: PracticeNames, today: date) -> Reading | None:
     text = words.text
     counting = HOW_MANY.search(text) is not None
     if LOW_STOCK.search(text) and not counting:
@@ -564,7 +564,7 @@ def _listing_tool(words: Words, question: str, names: PracticeNames) -> Reading 
         person = parse_name(question)
         if person:
             return Reading(kind="tool", tool="patient_lookup", arguments={"query": person})
-    has_period = bool(find_periods(text, today=date.today(), normalised=True))
+    has_period = bool(find_periods(text, today=today, normalised=True))
     if PRODUCT_COST.search(text) and not has_period and not P(r"\bstock\b|\binventory\b").search(text):
         query = _catalogue_words(question)
         if query:

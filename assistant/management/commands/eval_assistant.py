@@ -72,7 +72,7 @@ class Command(BaseCommand):
             connection.creation.destroy_test_db(old_name, verbosity=0)
         self.stdout.write(
             f"Data questions: demo practice at {FIXED_TODAY:%-d %B %Y} (seed {DEMO['seed']}, built in {built:.0f} s), "
-            "truth by hand-written SQL, held-out split never tuned on."
+            "truth by hand-written SQL; how each split was made and first measured: assistant/eval/data.py."
         )
         self._table(evaluation.table())
         self.stdout.write("")
