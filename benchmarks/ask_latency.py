@@ -144,6 +144,7 @@ def main() -> None:
 
     django.setup()
     import httpx
+    from assistant.llm.chat_formats import END_OF_TURN
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import connection
@@ -153,7 +154,6 @@ def main() -> None:
     from assistant.knowledge.retrieval import knowledge_search
     from assistant.knowledge.services import knowledge_document_ingest
     from assistant.llm import streams
-    from assistant.llm.chat_formats import END_OF_TURN
     from assistant.llm.runtime import load_llama
     from assistant.registry.services import default_model_register, model_version_register
     from practice.models import Product

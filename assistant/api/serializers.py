@@ -13,6 +13,10 @@ class SourceSerializer(serializers.Serializer):
     title = serializers.CharField()
     snippet = serializers.CharField()
     score = serializers.FloatField()
+    # A tool result's structured query, what read the question, and its figures (rows for tables and charts).
+    arguments = serializers.DictField(required=False)
+    planner = serializers.CharField(required=False)
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]  # a field, not Serializer.data
 
 
 class ToolCallSerializer(serializers.Serializer):

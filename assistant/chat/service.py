@@ -29,13 +29,13 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from assistant.chat.data_answers import plan_native, run_tools, supports_native_tools
+from assistant.chat.data_answers import plan_question, run_plan
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.knowledge_answers import knowledge_answer
 from assistant.llm.errors import InferenceError, Unavailable
 from assistant.models import AssistantMessage, AssistantThread
-from assistant.tools.planner import Plan, plan_deterministic
-from assistant.tools.registry import ToolContext
+from assistant.tools.planner import Plan
+from assistant.tools.toolset import ToolContext
 
 logger = logging.getLogger(__name__)
 FAILED_ANSWER = "Sorry, something went wrong while answering this question. The error was logged; please try again."
@@ -55,18 +55,9 @@ def _active_chat_model() -> Any:
         return None
 
 
-def _plan(question: str, *, user: Any, today: date, version: Any, native: bool) -> Plan:
-    try:
-        if native:
-            return plan_native(question, user=user, today=today, version=version)
-    except Exception as exc:
-        logger.warning("assistant: native planning failed (%s); using the deterministic planner", type(exc).__name__)
-    return plan_deterministic(question, user=user, today=today)
-
-
-def _run_tools_atomically(plan: Plan, context: ToolContext, draft: Draft) -> None:
+def _run_plan_atomically(plan: Plan, context: ToolContext, draft: Draft) -> None:
     with transaction.atomic():
-        run_tools(plan.calls, context, draft)
+        run_plan(plan, context, draft)
 
 
 async def _route_events(
@@ -82,20 +73,10 @@ async def _route_events(
     use_llm: bool,
 ) -> AsyncIterator[AnswerEvent]:
     version = await sync_to_async(_active_chat_model)() if use_llm else None
-    native = supports_native_tools(version)
-    draft.planner = "native" if native else "deterministic"
-    plan = await sync_to_async(_plan)(question, user=user, today=today, version=version, native=native)
-    draft.planner = plan.planner
-    if plan.route == "refusal":
-        draft.kind = AssistantMessage.Kind.REFUSAL
-        draft.text = plan.refusal
-        yield AnswerEvent("sources", [])
-        yield AnswerEvent("token", draft.text)
-    elif plan.route == "tools":
-        context = ToolContext(
-            user=user, today=today, ip=ip, thread_id=thread.pk, message_id=question_message.pk, question=question
-        )
-        await sync_to_async(_run_tools_atomically)(plan, context, draft)
+    plan = await sync_to_async(plan_question)(question, user=user, today=today, version=version, thread=thread)
+    if plan.route in ("tools", "refusal", "clarify"):
+        context = ToolContext(user=user, today=today, ip=ip, thread_id=thread.pk)
+        await sync_to_async(_run_plan_atomically)(plan, context, draft)
         yield AnswerEvent("sources", draft.sources)
         yield AnswerEvent("token", draft.text)
     else:

@@ -34,6 +34,7 @@ class AssistantMessage(models.Model):
         DATA = "data", "Answer from practice data"
         KNOWLEDGE = "knowledge", "Answer from the knowledge base"
         REFUSAL = "refusal", "Refusal"
+        CLARIFICATION = "clarification", "Question back"
         ERROR = "error", "Error"
 
     class Status(models.TextChoices):
@@ -52,7 +53,9 @@ class AssistantMessage(models.Model):
     tool_calls = models.JSONField(default=list, blank=True)
     touched_patient_data = models.BooleanField(default=False)
     model_name = models.CharField(max_length=200, blank=True)
-    planner = models.CharField(max_length=50, blank=True, help_text="How tools were chosen: native or deterministic.")
+    planner = models.CharField(
+        max_length=50, blank=True, help_text="What read the question into its tool call: parser or model."
+    )
     usage = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

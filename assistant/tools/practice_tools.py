@@ -1,61 +1,54 @@
-"""The read-only tools over the practice's data. Each calls a practice selector and composes
-its figure sentences from the selector's result alone, so the answer quotes them verbatim."""
+"""The read-only listing tools over the practice's data (low stock, products, patients,
+prescriptions, recalls, lab jobs). Each calls a practice selector and composes its sentences
+from the selector's result alone, so the answer quotes them verbatim. Figures (sales, stock,
+margins, counts) are the data-query tool's (``assistant.tools.data_query``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from assistant.tools.periods import Period, parse_period
-from assistant.tools.registry import Tool, ToolContext, ToolError, ToolResult, plain, register
+from pydantic import BaseModel, ConfigDict, Field
 
-CATEGORIES = ["frame", "spectacle_lens", "contact_lens", "accessory", "solution"]
-LENS_TYPES = ["single_vision", "bifocal", "progressive", "occupational"]
-CATEGORY_NOUNS = {
-    "frame": "frames",
-    "spectacle_lens": "spectacle lenses",
-    "contact_lens": "contact lenses",
-    "accessory": "accessories",
-    "solution": "solutions",
-}
-LENS_TYPE_NOUNS = {
-    "single_vision": "single vision lenses",
-    "bifocal": "bifocal lenses",
-    "progressive": "progressive lenses",
-    "occupational": "occupational lenses",
-}
+from assistant.tools.data_query import CATEGORY_NOUNS, money
+from assistant.tools.toolset import Tool, ToolContext, ToolResult, plain, register
+from practice.models import Category, RecallKind
+
 COST_PERMISSION = "practice.view_cost_price"
-PERIOD_PARAMETERS = {
-    "period": {
-        "type": "string",
-        "description": 'The period in words: "last month", "in March", "this year", "Q2 2026", "since 1 May".',
-    },
-    "start": {"type": "string", "description": "First day (YYYY-MM-DD), instead of period."},
-    "end": {"type": "string", "description": "Last day (YYYY-MM-DD), inclusive."},
-}
 
 
-def money(value: Any) -> str:
-    amount = Decimal(str(value or 0)).quantize(Decimal("0.01"))
-    return f"£{amount:,}"
+class NoArguments(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
 
-def _period(context: ToolContext, arguments: dict[str, Any], default: str = "this month") -> Period:
-    from datetime import date
+class CategoryArguments(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
-    if arguments.get("start"):
-        try:
-            start = date.fromisoformat(arguments["start"])
-            end = date.fromisoformat(arguments.get("end") or context.today.isoformat())
-        except ValueError:
-            raise ToolError("start/end: dates must be written YYYY-MM-DD.") from None
-        if end < start:
-            raise ToolError("end: must not be before start.")
-        return Period(start, end, f"{start:%-d %B %Y} to {end:%-d %B %Y}")
-    period = parse_period(arguments.get("period") or default, today=context.today)
-    if period is None:
-        raise ToolError(f"period: could not understand {arguments.get('period')!r}.")
-    return period
+    category: Category | None = Field(None, description="Product category.")
+
+
+class ProductQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    query: str = Field(min_length=1, max_length=120, description="A SKU, brand, model or description.")
+
+
+class PatientQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    query: str = Field(min_length=1, max_length=120, description="A name, date of birth or phone number.")
+
+
+class PrescriptionQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    patient: str = Field(min_length=1, max_length=120, description="The patient's name.")
+
+
+class RecallArguments(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kind: RecallKind | None = None
+    overdue_only: bool = False
 
 
 def _audit(
@@ -73,97 +66,15 @@ def _audit(
     )
 
 
-def _what(category: str | None, lens_type: str | None, product: Any = None) -> str:
-    if product is not None:
-        return f"units of {product.brand} {product.model} ({product.sku})"
-    if lens_type:
-        return LENS_TYPE_NOUNS[lens_type]
-    if category:
-        return CATEGORY_NOUNS[category]
-    return "items"
-
-
-def _product_by_sku(sku: str) -> Any:
-    from practice.models import Product
-
-    product = Product.objects.filter(sku__iexact=sku).first()
-    if product is None:
-        raise ToolError(f"sku: no product with SKU {sku}.")
-    return product
-
-
-# --- sales --------------------------------------------------------------------------------------
-
-
-def run_sales_summary(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
-    from practice.selectors import sales_summary
-
-    period = _period(context, arguments)
-    category = arguments.get("category")
-    lens_type = arguments.get("lens_type")
-    product = _product_by_sku(arguments["sku"]) if arguments.get("sku") else None
-    if lens_type and not category:
-        category = "spectacle_lens"
-    result = plain(
-        sales_summary(
-            start=period.start,
-            end=period.end,
-            category=category,
-            lens_type=lens_type,
-            product_id=product.pk if product else None,
-        )
-    )[0]
-    units = int(result["units"])
-    revenue = money(result["revenue"])
-    sales = result.get("sales")
-    what = _what(category, lens_type, product)
-    text = f"We sold {units} {what} {period.describe()}, for {revenue}"
-    text += f" across {sales} sales." if sales is not None else "."
-    return ToolResult(
-        tool="sales_summary",
-        arguments={**arguments, "category": category, "start": period.start.isoformat(), "end": period.end.isoformat()},
-        title=f"Sales of {what}, {period.label}",
-        text=text,
-        data={"period": period.as_dict(), **result, "units": units, "revenue": str(result["revenue"])},
-    )
-
-
-def run_top_sellers(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
-    from practice.selectors import top_products
-
-    period = _period(context, arguments)
-    category = arguments.get("category")
-    limit = arguments.get("limit", 5)
-    by = arguments.get("by", "units")
-    rows = plain(top_products(start=period.start, end=period.end, category=category, limit=limit, by=by))
-    what = CATEGORY_NOUNS[category] if category else "products"
-    if not rows:
-        text = f"No {what} were sold {period.describe()}."
-    else:
-        lines = [f"Top {len(rows)} {what} by {'revenue' if by == 'revenue' else 'units sold'} {period.describe()}:"]
-        for rank, row in enumerate(rows, 1):
-            lines.append(
-                f"{rank}. {row['brand']} {row['model']} ({row['sku']}): {row['units']} sold, {money(row['revenue'])}"
-            )
-        text = "\n".join(lines)
-    return ToolResult(
-        tool="top_sellers",
-        arguments={**arguments, "start": period.start.isoformat(), "end": period.end.isoformat()},
-        title=f"Top {what}, {period.label}",
-        text=text,
-        data={"period": period.as_dict(), "rows": rows},
-    )
-
-
 # --- stock and products -------------------------------------------------------------------------
 
 
-def run_low_stock(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+def run_low_stock(context: ToolContext, arguments: CategoryArguments) -> ToolResult:
     from practice.selectors import cost_visibility, low_stock_products
 
-    category = arguments.get("category")
+    category = arguments.category.value if arguments.category else None
     rows = cost_visibility(user=context.user).rows(plain(low_stock_products(category=category)))
-    what = CATEGORY_NOUNS[category] if category else "products"
+    what = CATEGORY_NOUNS[Category(category)] if category else "products"
     if not rows:
         text = f"No {what} are at or below their reorder level."
     else:
@@ -176,7 +87,7 @@ def run_low_stock(context: ToolContext, arguments: dict[str, Any]) -> ToolResult
         text = "\n".join(lines)
     return ToolResult(
         tool="low_stock",
-        arguments=arguments,
+        arguments=plain(arguments),
         title=f"Low stock: {what}",
         text=text,
         data={"rows": rows},
@@ -215,10 +126,10 @@ def _product_rows(query: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in plain(p).items() if k in keep} for p in product_search(query=query, limit=10)]
 
 
-def run_product_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+def run_product_lookup(context: ToolContext, arguments: ProductQuery) -> ToolResult:
     from practice.selectors import cost_visibility
 
-    query = arguments["query"]
+    query = arguments.query
     rows = cost_visibility(user=context.user).rows(_product_rows(query))
     if not rows:
         text = f"No product matches “{query}”."
@@ -231,7 +142,7 @@ def run_product_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolR
         text = "\n".join(lines)
     return ToolResult(
         tool="product_lookup",
-        arguments=arguments,
+        arguments=plain(arguments),
         title=f"Products matching “{query}”",
         text=text,
         data={"rows": rows},
@@ -239,8 +150,8 @@ def run_product_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolR
     )
 
 
-def run_product_cost(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
-    query = arguments["query"]
+def run_product_cost(context: ToolContext, arguments: ProductQuery) -> ToolResult:
+    query = arguments.query
     rows = _product_rows(query)
     if not rows:
         text = f"No product matches “{query}”."
@@ -252,7 +163,7 @@ def run_product_cost(context: ToolContext, arguments: dict[str, Any]) -> ToolRes
             )
         text = "\n".join(lines)
     return ToolResult(
-        tool="product_cost", arguments=arguments, title=f"Cost prices: “{query}”", text=text, data={"rows": rows}
+        tool="product_cost", arguments=plain(arguments), title=f"Cost prices: “{query}”", text=text, data={"rows": rows}
     )
 
 
@@ -271,8 +182,8 @@ def _patient(patient_id: int) -> Any:
     return Patient.objects.get(pk=patient_id)
 
 
-def run_patient_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
-    query = arguments["query"]
+def run_patient_lookup(context: ToolContext, arguments: PatientQuery) -> ToolResult:
+    query = arguments.query
     patients = _patients(context, query)
     for patient in patients:
         _audit(context, action="assistant_lookup", patient=patient, target=patient, detail={"tool": "patient_lookup"})
@@ -284,7 +195,7 @@ def run_patient_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolR
         text = "\n".join(lines)
     return ToolResult(
         tool="patient_lookup",
-        arguments=arguments,
+        arguments=plain(arguments),
         title=f"Patients matching “{query}”",
         text=text,
         data={
@@ -304,15 +215,16 @@ def run_patient_lookup(context: ToolContext, arguments: dict[str, Any]) -> ToolR
     )
 
 
-def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+def run_latest_prescription(context: ToolContext, arguments: PrescriptionQuery) -> ToolResult:
     from practice.selectors import patient_latest_prescription
 
-    query = arguments["patient"]
+    query = arguments.patient
+    shown = plain(arguments)
     patients = _patients(context, query)
     if not patients:
         return ToolResult(
             tool="latest_prescription",
-            arguments=arguments,
+            arguments=shown,
             title="Latest prescription",
             text=f"No patient matches “{query}”.",
             data={"rows": []},
@@ -330,7 +242,7 @@ def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> 
             )
         return ToolResult(
             tool="latest_prescription",
-            arguments=arguments,
+            arguments=shown,
             title="Latest prescription",
             text=f"{len(patients)} patients match “{query}”: {names}. Which one do you mean?",
             data={"rows": [{"id": p.pk, "name": p.full_name} for p in patients]},
@@ -355,7 +267,7 @@ def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> 
         data = {"patient_id": patient.pk, "prescription_id": prescription.pk, "rendered": prescription.render()}
     return ToolResult(
         tool="latest_prescription",
-        arguments=arguments,
+        arguments=shown,
         title=f"Latest prescription: {patient.full_name}",
         text=text,
         data=data,
@@ -366,11 +278,11 @@ def run_latest_prescription(context: ToolContext, arguments: dict[str, Any]) -> 
     )
 
 
-def run_recalls_due(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+def run_recalls_due(context: ToolContext, arguments: RecallArguments) -> ToolResult:
     from practice.selectors import recalls_due
 
-    kind = arguments.get("kind")
-    overdue_only = bool(arguments.get("overdue_only"))
+    kind = arguments.kind.value if arguments.kind else None
+    overdue_only = arguments.overdue_only
     recalls = recalls_due(on=context.today, kind=kind, overdue_only=overdue_only)
     for recall in recalls:
         _audit(
@@ -387,7 +299,7 @@ def run_recalls_due(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
         text = "\n".join(lines)
     return ToolResult(
         tool="recalls_due",
-        arguments=arguments,
+        arguments=plain(arguments),
         title=f"Recalls {label}",
         text=text,
         data={
@@ -400,7 +312,7 @@ def run_recalls_due(context: ToolContext, arguments: dict[str, Any]) -> ToolResu
     )
 
 
-def run_lab_jobs_ready(context: ToolContext, arguments: dict[str, Any]) -> ToolResult:
+def run_lab_jobs_ready(context: ToolContext, arguments: NoArguments) -> ToolResult:
     from practice.selectors import lab_jobs_ready_for_collection
 
     jobs = lab_jobs_ready_for_collection()
@@ -420,7 +332,7 @@ def run_lab_jobs_ready(context: ToolContext, arguments: dict[str, Any]) -> ToolR
         text = "\n".join(lines)
     return ToolResult(
         tool="lab_jobs_ready",
-        arguments=arguments,
+        arguments={},
         title="Lab jobs ready for collection",
         text=text,
         data={
@@ -431,49 +343,11 @@ def run_lab_jobs_ready(context: ToolContext, arguments: dict[str, Any]) -> ToolR
     )
 
 
-CATEGORY_PARAMETER = {"type": "string", "enum": CATEGORIES, "description": "Product category."}
-
-register(
-    Tool(
-        name="sales_summary",
-        description="Sales totals: how many units were sold and the revenue taken in a period, optionally for a category, a lens type or one product.",
-        parameters={
-            "type": "object",
-            "properties": {
-                **PERIOD_PARAMETERS,
-                "category": CATEGORY_PARAMETER,
-                "lens_type": {"type": "string", "enum": LENS_TYPES, "description": "Spectacle lens type."},
-                "sku": {"type": "string", "description": "One product's SKU."},
-            },
-        },
-        permission="practice.view_reports",
-        refusal="Sorry, you don't have permission to see sales reports.",
-        run=run_sales_summary,
-    )
-)
-register(
-    Tool(
-        name="top_sellers",
-        description="The best-selling products in a period, ranked by units sold or by revenue.",
-        parameters={
-            "type": "object",
-            "properties": {
-                **PERIOD_PARAMETERS,
-                "category": CATEGORY_PARAMETER,
-                "limit": {"type": "integer", "minimum": 1, "maximum": 50},
-                "by": {"type": "string", "enum": ["units", "revenue"]},
-            },
-        },
-        permission="practice.view_reports",
-        refusal="Sorry, you don't have permission to see sales reports.",
-        run=run_top_sellers,
-    )
-)
 register(
     Tool(
         name="low_stock",
         description="Products low on stock (at or below their reorder level) with reorder suggestions.",
-        parameters={"type": "object", "properties": {"category": CATEGORY_PARAMETER}},
+        arguments=CategoryArguments,
         permission="practice.view_product",
         refusal="Sorry, you don't have permission to see stock levels.",
         run=run_low_stock,
@@ -483,7 +357,7 @@ register(
     Tool(
         name="product_lookup",
         description="Find products in the catalogue by SKU, brand, model or description: price and stock on hand.",
-        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        arguments=ProductQuery,
         permission="practice.view_product",
         refusal="Sorry, you don't have permission to see the product catalogue.",
         run=run_product_lookup,
@@ -493,7 +367,7 @@ register(
     Tool(
         name="product_cost",
         description="Cost prices and margins of products found by SKU, brand or description.",
-        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        arguments=ProductQuery,
         permission="practice.view_product",
         extra_permissions=(COST_PERMISSION,),
         refusal="Sorry, you don't have permission to see cost prices.",
@@ -504,7 +378,7 @@ register(
     Tool(
         name="patient_lookup",
         description="Find a patient by name, date of birth or phone number.",
-        parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        arguments=PatientQuery,
         permission="practice.view_patient",
         refusal="Sorry, you don't have permission to see patient records.",
         run=run_patient_lookup,
@@ -515,11 +389,7 @@ register(
     Tool(
         name="latest_prescription",
         description="A patient's latest spectacle prescription.",
-        parameters={
-            "type": "object",
-            "properties": {"patient": {"type": "string", "description": "The patient's name."}},
-            "required": ["patient"],
-        },
+        arguments=PrescriptionQuery,
         permission="practice.view_patient",
         extra_permissions=("practice.view_spectacleprescription",),
         refusal="Sorry, you don't have permission to see prescriptions.",
@@ -531,13 +401,7 @@ register(
     Tool(
         name="recalls_due",
         description="Patients due or overdue for an eye examination or contact lens aftercare recall.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "kind": {"type": "string", "enum": ["eye_exam", "cl_aftercare"]},
-                "overdue_only": {"type": "boolean"},
-            },
-        },
+        arguments=RecallArguments,
         permission="practice.view_recall",
         refusal="Sorry, you don't have permission to see recalls.",
         run=run_recalls_due,
@@ -548,7 +412,7 @@ register(
     Tool(
         name="lab_jobs_ready",
         description="Lab jobs (glasses back from the lab) ready for the patient to collect.",
-        parameters={"type": "object", "properties": {}},
+        arguments=NoArguments,
         permission="practice.view_labjob",
         refusal="Sorry, you don't have permission to see lab jobs.",
         run=run_lab_jobs_ready,

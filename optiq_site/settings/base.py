@@ -252,6 +252,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS.update(
 )
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
+# Data questions: the first day of the practice's financial year, "MM-DD" (UK: 6 April).
+OPTIQ_FINANCIAL_YEAR_START = env_str("OPTIQ_FINANCIAL_YEAR_START", "04-06") or "04-06"
+
 # Management commands `make run` runs on every start after migrating, in order, when the
 # command exists (apps add their demo data and knowledge here).
 OPTIQ_BOOTSTRAP_COMMANDS: list[tuple[str, dict[str, Any]]] = [

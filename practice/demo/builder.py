@@ -877,7 +877,8 @@ def build_demo(
     demo_patients = build_patients(rng, patients, today, staff["optometrist"])
     wearers = build_contact_lens_prescriptions(rng, demo_patients, product_rows, today, staff["optometrist"])
     demo_sales = build_sales(rng, sales, today, product_rows, demo_patients, wearers, staff)
-    now = timezone.now()
+    # A demo built for a past day is that day's practice: nothing happens after its evening.
+    now = min(timezone.now(), datetime.combine(today, time(23, 59), ZoneInfo(settings.TIME_ZONE)))
     jobs = build_lab_jobs(rng, demo_sales, now)
     movements = build_stock(rng, product_rows, demo_sales, today, staff["manager"])
     recalls = build_recalls(rng, demo_patients, wearers, today)

@@ -8,6 +8,7 @@ seed_demo --scale 1000000      # add benchmark sales until there are 1,000,000 s
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -28,6 +29,13 @@ class Command(BaseCommand):
             "--seed", type=int, default=42, help="Random seed (the same seed and day give the same data)."
         )
         parser.add_argument(
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="The day the demo's twelve months of sales end (default: today).",
+        )
+        parser.add_argument(
             "--scale",
             type=int,
             default=0,
@@ -45,7 +53,11 @@ class Command(BaseCommand):
             )
         else:
             counts = build_demo(
-                patients=options["patients"], sales=options["sales"], products=options["products"], seed=options["seed"]
+                patients=options["patients"],
+                sales=options["sales"],
+                products=options["products"],
+                seed=options["seed"],
+                today=options["today"],
             )
             _, password = ensure_demo_staff()
             self.stdout.write(

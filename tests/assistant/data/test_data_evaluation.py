@@ -1,0 +1,54 @@
+"""The shipped data-question evaluation: no answer is a wrong figure on either split (every miss
+is a question back or an honest "I can't"), the tuning split is all exact, and the held-out split
+stays at least as exact as it was measured (82 of 100; the target of 95% is not reached on
+questions the parser has not seen, see ``assistant.eval.data``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from assistant.eval.data import QUESTIONS_FILE, data_questions, evaluate_data_questions
+
+
+def _listed(outcomes) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(f"{o.result}: {o.id} {o.question!r}: {o.detail} | {o.answer[:160]!r}" for o in outcomes)
+
+
+def test_the_evaluation_has_at_least_250_questions_each_with_its_own_sql():
+    items = data_questions()
+    assert len(items) >= 250
+    assert len({item["question"] + item["user"] for item in items}) == len(items)
+    answered = [item for item in items if item["expect"] in ("figure", "rows", "top", "bottom", "list")]
+    assert all(item.get("sql", "").upper().startswith("SELECT") for item in answered)
+    # Different phrasings of one question share a truth; most questions have their own.
+    assert len({item["sql"] for item in answered}) > 0.8 * len(answered)
+    for kind in ("clarify", "refuse", "cannot"):
+        assert sum(item["expect"] == kind for item in items) >= 5
+
+
+def test_the_splits_are_the_recorded_ones():
+    items = [json.loads(line) for line in QUESTIONS_FILE.read_text().splitlines()]
+    first = items[:287]
+    for item in first:
+        digest = int(hashlib.sha256((item["question"] + item["user"]).encode()).hexdigest()[:8], 16)
+        assert item["split"] == "tune"
+        assert bool(item.get("first_held_out")) == (digest % 10 < 3), item["id"]
+    second = items[287:384]
+    assert all(item["split"] == "tune" and item.get("second_held_out") for item in second)
+    held_out = items[384:]
+    assert len(held_out) == 100 and all(item["split"] == "held_out" for item in held_out)
+
+
+@pytest.mark.parametrize("split", ["held_out", "tune"])
+def test_no_answer_is_a_wrong_figure_and_exactness_holds(demo, split):
+    users = {"manager": demo["manager"], "reception": demo["reception"]}
+    evaluation = evaluate_data_questions(users=users, today=demo["today"], split=split)
+    report = evaluation.split(split)
+    assert report.total >= 100
+    assert not report.wrong, "wrong figures:\n" + _listed(report.wrong)
+    floor = 0.82 if split == "held_out" else 1.0
+    misses = evaluation.misses(split)
+    assert report.exactness >= floor, f"{report.exactness:.3f} exact; misses:\n" + _listed(misses)
