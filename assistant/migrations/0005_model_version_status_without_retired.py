@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assistant", "0003_knowledge_threads"),
+        ("assistant", "0004_assistantmessage_status"),
     ]
 
     operations = [
