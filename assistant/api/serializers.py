@@ -13,11 +13,18 @@ class SourceSerializer(serializers.Serializer):
     title = serializers.CharField()
     snippet = serializers.CharField()
     score = serializers.FloatField()
+    # Present by kind: a knowledge chunk names its document (slug) and heading; a tool result
+    # carries its arguments and its figures (`data`, rows under `data.rows`).
+    document = serializers.CharField(required=False)
+    heading = serializers.CharField(required=False, allow_blank=True)
+    arguments = serializers.JSONField(required=False)
+    data = serializers.JSONField(required=False)
 
 
 class ToolCallSerializer(serializers.Serializer):
     name = serializers.CharField()
     arguments = serializers.DictField()
+    error = serializers.CharField(required=False)
 
 
 class MessageSerializer(serializers.ModelSerializer):

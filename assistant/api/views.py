@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import filters, mixins, permissions, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,12 +43,13 @@ def _client_ip(request: Request) -> str | None:
 
 
 class ThreadViewSet(viewsets.ModelViewSet):
-    """The user's own threads. Threads that touched patient data are hidden from users who may
-    no longer see patients."""
+    """The user's own threads (`?search=` matches titles). Threads that touched patient data
+    are hidden from users who may no longer see patients."""
 
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    filter_backends: list[Any] = []
+    filter_backends: list[Any] = [filters.SearchFilter]
+    search_fields = ["title"]
 
     def get_queryset(self) -> QuerySet[AssistantThread]:
         return threads_visible_to(self.request.user)
