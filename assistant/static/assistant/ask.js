@@ -99,7 +99,11 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+const HEADINGS = {sku: "SKU", vat: "VAT"};
+const HIDDEN_COLUMN = /(^|_)id$/;  // row ids serve links, not reading
+
 function heading(key) {
+  if (HEADINGS[key]) return HEADINGS[key];
   const words = key.replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -125,7 +129,7 @@ function table(rows, columns) {
 
 function columnsOf(rows) {
   const columns = [];
-  for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+  for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key) && !HIDDEN_COLUMN.test(key)) columns.push(key);
   return columns;
 }
 

@@ -2,7 +2,9 @@
 // the admin's CSS variables so that it follows the light and dark themes. Used by the
 // Ask OptiQ page (figures over time) and the training job page (loss curves).
 const SVG = "http://www.w3.org/2000/svg";
-export const COLOURS = ["var(--chart-1, #417690)", "var(--chart-2, #c0392b)", "var(--chart-3, #2e8540)"];
+export const COLOURS = ["var(--link-fg, #447e9b)", "var(--error-fg, #ba2121)", "var(--message-success-bg, #2e8540)"];
+const GRID = "stroke: var(--hairline-color, #e8e8e8); stroke-width: 1";
+const LABEL = "fill: var(--body-quiet-color, #666); font-size: 11px; font-family: var(--font-family-primary, sans-serif)";
 
 function node(name, attributes, text) {
   const element = document.createElementNS(SVG, name);
@@ -28,6 +30,8 @@ export function lineChart(svg, {series, xLabels = null, xMax = null, yFromZero =
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("role", "img");
   svg.classList.add("optiq-chart");
+  svg.style.background = "var(--darkened-bg, #f8f8f8)";
+  svg.style.border = "1px solid var(--hairline-color, #e8e8e8)";
   const points = series.flatMap((s) => s.points);
   if (!points.length) return;
   const left = 64, right = 16, top = 12, bottom = 30;
@@ -41,19 +45,21 @@ export function lineChart(svg, {series, xLabels = null, xMax = null, yFromZero =
   const y = (v) => top + (yHigh - v) / (yHigh - yLow) * (height - top - bottom);
   for (const fraction of [0, 0.5, 1]) {
     const value = yLow + (yHigh - yLow) * fraction;
-    svg.append(node("line", {x1: left, x2: width - right, y1: y(value), y2: y(value), class: "optiq-chart-grid"}));
-    svg.append(node("text", {x: left - 6, y: y(value) + 4, "text-anchor": "end", class: "optiq-chart-label"}, yFormat(value)));
+    svg.append(node("line", {x1: left, x2: width - right, y1: y(value), y2: y(value), style: GRID}));
+    svg.append(node("text", {x: left - 6, y: y(value) + 4, "text-anchor": "end", style: LABEL}, yFormat(value)));
   }
   if (xLabels) {
     const every = Math.ceil(xLabels.length / 8);
     xLabels.forEach(([at, text], i) => {
-      if (i % every === 0 || i === xLabels.length - 1) {
-        svg.append(node("text", {x: x(at), y: height - 10, "text-anchor": "middle", class: "optiq-chart-label"}, text));
+      const last = i === xLabels.length - 1;
+      if (i % every === 0 || last) {
+        const anchor = i === 0 ? "start" : last ? "end" : "middle";
+        svg.append(node("text", {x: x(at), y: height - 10, "text-anchor": anchor, style: LABEL}, text));
       }
     });
   } else {
     for (const value of [xLow, xHigh]) {
-      svg.append(node("text", {x: x(value), y: height - 10, "text-anchor": "middle", class: "optiq-chart-label"}, defaultFormat(value)));
+      svg.append(node("text", {x: x(value), y: height - 10, "text-anchor": "middle", style: LABEL}, defaultFormat(value)));
     }
   }
   series.forEach((s, i) => {
