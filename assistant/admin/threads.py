@@ -29,7 +29,6 @@ from assistant.threads import (
     threads_visible_to,
 )
 
-
 # Who is looking, for the list and change columns (they are called with the object alone).
 _viewer: ContextVar[Any] = ContextVar("feedback_viewer", default=None)
 
@@ -95,7 +94,7 @@ class AssistantMessageAdmin(admin.ModelAdmin):
 class AssistantFeedbackAdmin(admin.ModelAdmin):
     list_display = ["id", "rating", "question", "answer", "has_correction", "user", "training_example", "created_at"]
     list_filter = ["rating"]
-    fields = readonly_fields = [
+    readonly_fields = (
         "question",
         "answer",
         "rating",
@@ -104,7 +103,8 @@ class AssistantFeedbackAdmin(admin.ModelAdmin):
         "user",
         "training_example",
         "created_at",
-    ]
+    )
+    fields = readonly_fields
     actions = ["make_training_example"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

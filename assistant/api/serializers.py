@@ -18,7 +18,8 @@ class SourceSerializer(serializers.Serializer):
     document = serializers.CharField(required=False)
     heading = serializers.CharField(required=False, allow_blank=True)
     arguments = serializers.JSONField(required=False)
-    data = serializers.JSONField(required=False)
+    # DRF takes declared fields off the class, so `data` does not hide Serializer.data.
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]
 
 
 class ToolCallSerializer(serializers.Serializer):
