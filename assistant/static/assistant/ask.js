@@ -413,7 +413,10 @@ async function settle(threadId, question, answer) {
 async function ask(question, enterAt) {
   let id = state.current;
   if (id === null) {
-    const thread = await api(threadsUrl, {method: "POST", body: {}});
+    // Titled by its first question at once, so the list names it while the answer is written.
+    const words = question.split(/\s+/).join(" ");
+    const titled = words.length <= 80 ? words : words.slice(0, 79).replace(/\s+\S*$/, "") + "…";
+    const thread = await api(threadsUrl, {method: "POST", body: {title: titled}});
     id = thread.id;
     state.threads.set(id, thread);
     const fresh = state.panes.get(null);
