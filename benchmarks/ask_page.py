@@ -210,6 +210,7 @@ def main() -> None:
             "An optics answer's first text event is its first sentence that passed the grounding gate "
             "(`assistant/chat/grounding.py`), not the model's first token: the page shows whole sentences. "
             "The difference to the worker's own first token also holds retrieval, the queue and the transport.",
+            f"Load average at the end of the run: {os.getloadavg()[1]:.1f} (5 minutes) on {os.cpu_count()} cores.",
         ]
     )
     print(section)

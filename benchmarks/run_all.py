@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["practice_reports", "retrieval", "inference", "training"]
+SCRIPTS = ["practice_reports", "retrieval", "inference", "training", "ask_page"]
 
 
 def main() -> int:

@@ -171,12 +171,19 @@ function figure(source) {
   return box;
 }
 
+// A chunk's heading path starts with its article's title, which the link already shows.
+function section(source) {
+  const path = source.heading || "";
+  const prefix = `${source.title} > `;
+  return path.startsWith(prefix) ? path.slice(prefix.length) : path === source.title ? "" : path;
+}
+
 function sourceItem(source) {
   if (source.kind === "knowledge_chunk") {
     const href = source.document ? `${adminRoot}assistant/knowledgedocument/by-slug/${encodeURIComponent(source.document)}/` : null;
     return el("li", {class: "ask-source ask-source-article"},
       href ? el("a", {href, text: source.title}) : el("strong", {text: source.title}),
-      source.heading && source.heading !== source.title ? el("span", {class: "ask-quiet", text: ` — ${source.heading}`}) : null,
+      section(source) ? el("span", {class: "ask-quiet", text: ` — ${section(source)}`}) : null,
       el("blockquote", {text: source.snippet}));
   }
   if (source.kind === "product") {
