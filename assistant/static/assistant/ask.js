@@ -402,8 +402,9 @@ async function openThread(id) {
 // Once a stream ended without its `done` (Stop, an error, a dropped connection), the server
 // stores what was written: pick that message up so that it can be rated.
 async function settle(threadId, question, answer) {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 300 + attempt * 200));
+  // The server notices a Stop at the model's next token, which can take seconds on a busy CPU.
+  for (let attempt = 0; attempt < 30; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(300 + attempt * 200, 2000)));
     let thread;
     try { thread = await api(`${threadsUrl}${threadId}/`); } catch { return; }
     const asked = thread.messages.map((m, i) => [m, i]).filter(([m]) => m.role === "user" && m.content === question).pop();
@@ -443,7 +444,10 @@ async function ask(question, enterAt) {
   const controller = new AbortController();
   target.stream = {controller, answer};
   refreshChrome();
-  const timing = {thread: id, question, enter: enterAt, firstToken: null, firstTokenShown: null, done: null, tokens: 0};
+  const timing = {
+    thread: id, question, enter: enterAt, sourcesShown: null, sourcesShownBeforeEnd: false,
+    firstToken: null, firstTokenShown: null, framesWhileStreaming: 0, done: null, tokens: 0,
+  };
   record.timings.push(timing);
   const note = (kind) => record.events.push({thread: id, kind, at: performance.now(), length: answer.written.length});
   let ended = false, aborted = false;
@@ -461,7 +465,14 @@ async function ask(question, enterAt) {
     } else {
       loadThreads();
       ended = await readEvents(response, {
-        sources: (sources) => { answer.setSources(sources); note("sources"); },
+        sources: (sources) => {
+          answer.setSources(sources);
+          note("sources");
+          requestAnimationFrame(() => {
+            timing.sourcesShown = performance.now();
+            timing.sourcesShownBeforeEnd = timing.done === null && !answer.el.dataset.messageId;
+          });
+        },
         token: ({text}) => {
           answer.appendText(text);
           timing.tokens += 1;
@@ -469,6 +480,8 @@ async function ask(question, enterAt) {
             timing.firstToken = performance.now();
             requestAnimationFrame(() => { timing.firstTokenShown = performance.now(); });
           }
+          // A frame drawn while the answer is still being written: the tokens were on screen early.
+          requestAnimationFrame(() => { if (answer.el.dataset.state === "streaming") timing.framesWhileStreaming += 1; });
           note("token");
           scrollDown();
         },
