@@ -113,7 +113,8 @@ def staff(role: str, username: str) -> Any:
 
 @pytest.fixture
 def practice_data(transactional_db) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Progressive lenses sold last month, a frame low on stock, the progressive lenses article."""
+    """Progressive lenses sold last month (one pair ready for collection), a frame low on stock,
+    the progressive lenses article."""
     from decimal import Decimal
 
     from assistant.knowledge.services import knowledge_document_ingest
@@ -127,6 +128,12 @@ def practice_data(transactional_db) -> dict[str, Any]:  # type: ignore[no-untype
     for units, days in ((2, 0), (1, 3)):
         patient = SpectaclePrescriptionFactory(issue_date=last_month - dt.timedelta(days=20)).patient
         completed_sale(lines=[(lens, units)], patient=patient, at=sold_at + dt.timedelta(days=days))
+    from practice.models import LabJob
+    from practice.services import lab_job_advance
+
+    ready = LabJob.objects.order_by("pk").first()
+    for _ in range(2):  # ordered -> at the lab -> ready for collection
+        ready = lab_job_advance(job=ready)
     frame = Product.objects.create(
         category="frame",
         sku="FR-RB-5154",
@@ -138,7 +145,7 @@ def practice_data(transactional_db) -> dict[str, Any]:  # type: ignore[no-untype
     )
     article = (ROOT / "assistant" / "knowledge_corpus" / "progressive-lenses.md").read_text()
     document = knowledge_document_ingest(content=article, slug="progressive-lenses", embed="now").document
-    return {"lens": lens, "frame": frame, "document": document, "units_last_month": 3}
+    return {"lens": lens, "frame": frame, "document": document, "lab_job": ready}
 
 
 @pytest.fixture

@@ -51,6 +51,12 @@ def test_a_manager_asks_a_data_question_and_sees_the_figure_and_its_table(open_p
     product = low.locator(".ask-source-product a").first
     assert product.get_attribute("href").endswith(f"/admin/practice/product/{practice_data['frame'].pk}/change/")
 
+    ask(page, "What were our top sellers last month?")
+    top = page.locator(".ask-answer").nth(2)
+    finished(top)
+    assert {"SKU", "Units", "Revenue"} <= set(top.locator(".ask-figure thead th").all_text_contents())
+    assert {"SL-VX-CM16", "3", "£1,185.00"} <= set(top.locator(".ask-figure tbody td").all_inner_texts())
+
 
 def test_threads_are_listed_newest_first_renamed_searched_and_deleted(open_page, practice_data, screenshot):
     manager = staff(roles.MANAGER, "manager-t")
@@ -65,7 +71,9 @@ def test_threads_are_listed_newest_first_renamed_searched_and_deleted(open_page,
     finished(last_answer(page))
     page.click("#ask-new")
     ask(page, "Which lab jobs are ready for collection?")
-    finished(last_answer(page))
+    lab = last_answer(page)
+    finished(lab)
+    assert practice_data["lab_job"].reference in lab.locator(".ask-figure td").all_inner_texts()
     titles = page.locator("#ask-thread-list .ask-thread-title")
     page.wait_for_function("() => document.querySelectorAll('#ask-thread-list li').length === 2")
     assert titles.all_inner_texts() == ["Which lab jobs are ready for collection?", "Which frames are low on stock?"]

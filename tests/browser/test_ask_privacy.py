@@ -44,7 +44,8 @@ def test_another_users_thread_is_neither_listed_nor_reachable_by_url(open_page, 
 
 
 def test_reception_is_refused_cost_prices_as_a_refusal_not_an_error(open_page, practice_data, screenshot):
-    page = open_page(staff(roles.RECEPTION, "reception-r"))
+    reception = staff(roles.RECEPTION, "reception-r")
+    page = open_page(reception)
     page.goto(ASK_URL)
     ask(page, "What is the cost price of the Ray-Ban frames?")
     answer = last_answer(page)
@@ -60,6 +61,11 @@ def test_reception_is_refused_cost_prices_as_a_refusal_not_an_error(open_page, p
     assert not [h for h in low.locator(".ask-figure th").all_text_contents() if "cost" in h.lower()]
     assert "61.20" not in page.content()
     screenshot(page, "reception-refused-cost-prices")
+    dark = open_page(reception, dark=True)
+    dark.goto(f"{ASK_URL}?thread={AssistantThread.objects.get(user=reception).pk}")
+    finished(last_answer(dark))
+    assert "kind-refusal" in dark.locator(".ask-answer").first.get_attribute("class")
+    screenshot(dark, "reception-refused-cost-prices-dark")
 
 
 @pytest.mark.parametrize("role", [roles.RECEPTION, roles.CLINICIAN, roles.ML_ADMIN])

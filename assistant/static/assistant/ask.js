@@ -153,7 +153,7 @@ function figure(source) {
   const box = el("figure", {class: "ask-figure"}, el("figcaption", {text: source.title}));
   if (data && Array.isArray(data.rows)) {
     const rows = data.rows;
-    if (!rows.length) { box.append(el("p", {class: "ask-quiet", text: "No rows."})); return box; }
+    if (!rows.length) return null;  // the answer's text already says there is nothing
     const columns = columnsOf(rows);
     const periodKey = PERIOD_KEYS.find((k) => columns.includes(k));
     const chart = periodKey ? chartFor(rows, periodKey, columns) : null;
@@ -235,7 +235,7 @@ class Answer {
     this.sources.replaceChildren();
     const figures = sources.filter((s) => s.kind === "tool_result");
     const cited = sources.filter((s) => s.kind !== "tool_result");
-    for (const source of figures) this.sources.append(figure(source));
+    for (const source of figures) this.sources.append(...[figure(source)].filter(Boolean));
     if (cited.length) this.sources.append(el("h3", {text: "Sources"}), el("ol", {class: "ask-source-list"}, ...cited.map(sourceItem)));
   }
 
