@@ -16,7 +16,7 @@ CORRECTION = (
 
 
 def test_feedback_from_the_page_becomes_a_draft_training_example_for_the_ml_admin(
-    open_page, practice_data, default_version, screenshot
+    open_page, practice_data, article, default_version, screenshot
 ):
     manager = staff(roles.MANAGER, "manager-f")
     page = open_page(manager)

@@ -29,7 +29,7 @@ def stored_answer_usage(user) -> dict:
 
 
 def test_an_optics_answer_streams_onto_the_page_and_cites_its_article(
-    open_page, practice_data, instruct_version, inference_worker, screenshot
+    open_page, practice_data, article, instruct_version, inference_worker, screenshot
 ):
     inference_worker()
     manager = staff(roles.MANAGER, "manager-s")
@@ -57,7 +57,7 @@ def test_an_optics_answer_streams_onto_the_page_and_cites_its_article(
     assert answer.locator(".ask-source-article blockquote").first.inner_text().strip()
     screenshot(page, "manager-optics-answer")
     article.click()
-    page.wait_for_url(f"**/admin/assistant/knowledgedocument/{practice_data['document'].pk}/change/")
+    page.wait_for_url(f"**/admin/assistant/knowledgedocument/{article.pk}/change/")
 
     thread = AssistantThread.objects.get(user=manager)
     dark = open_page(manager, dark=True)
@@ -67,7 +67,7 @@ def test_an_optics_answer_streams_onto_the_page_and_cites_its_article(
 
 
 def test_stop_keeps_what_was_written_and_the_answer_is_stored_as_stopped(
-    open_page, practice_data, instruct_version, inference_worker, screenshot
+    open_page, practice_data, article, instruct_version, inference_worker, screenshot
 ):
     inference_worker()
     manager = staff(roles.MANAGER, "manager-x")
@@ -91,7 +91,7 @@ def test_stop_keeps_what_was_written_and_the_answer_is_stored_as_stopped(
 
 
 def test_a_question_can_be_asked_in_another_thread_while_an_answer_is_written(
-    open_page, practice_data, instruct_version, inference_worker
+    open_page, practice_data, article, instruct_version, inference_worker
 ):
     inference_worker()
     page = open_page(staff(roles.MANAGER, "manager-c"))
