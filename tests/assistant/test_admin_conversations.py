@@ -144,7 +144,7 @@ def test_staff_without_review_rights_see_only_their_own_feedback_and_cannot_make
 
 
 def test_the_ask_page_is_an_admin_page_linked_first_for_every_staff_role(db):
-    for role in roles.ROLES:
+    for role in roles.ROLE_PERMISSIONS:
         client = logged_in(user_in_role(role, username=f"{role}-ask"))
         index = client.get("/admin/").content.decode()
         assert index.index("Ask OptiQ") < index.index("Assistant") if "Assistant" in index else "Ask OptiQ" in index
