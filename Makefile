@@ -24,6 +24,7 @@ run: install
 	$(BIN)/python -m optiq_site.runner
 
 test: install
+	@command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests (tests/browser) are skipped; install Debian's with: apt-get install -y chromium"
 	$(BIN)/python -m pytest
 
 lint: install

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 
 from assistant.admin.threads import AssistantFeedbackAdmin
 from assistant.models import AssistantFeedback
+from assistant.threads import REVIEWER_PERMISSION
 from training_jobs.models import TrainingExample, TrainingJob
 from training_jobs.selectors import training_examples_export_lines
 from training_jobs.services import (
@@ -146,7 +147,10 @@ admin.site.unregister(AssistantFeedback)
 class FeedbackToTrainingExampleAdmin(AssistantFeedbackAdmin):
     actions = ["make_training_example"]
 
-    @admin.action(description="Make draft training example")
+    def has_make_training_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REVIEWER_PERMISSION)
+
+    @admin.action(description="Make draft training example", permissions=["make_training"])
     def make_training_example(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
         made = skipped = 0
         for feedback in queryset:

@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 
 from assistant.knowledge.extraction import extract_text
 from assistant.knowledge.services import knowledge_document_ingest
@@ -78,6 +80,17 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress_display(self, document: KnowledgeDocument) -> str:
         return f"{document.progress}%"
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.by_slug_view)
+        return [path("by-slug/<slug:slug>/", view, name="assistant_knowledgedocument_by_slug"), *super().get_urls()]
+
+    def by_slug_view(self, request: HttpRequest, slug: str) -> HttpResponseRedirect:
+        """An answer's source names its document by slug: open that document."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        document = get_object_or_404(KnowledgeDocument, slug=slug)
+        return HttpResponseRedirect(reverse("admin:assistant_knowledgedocument_change", args=[document.pk]))
 
     def save_model(self, request: HttpRequest, obj: KnowledgeDocument, form: Any, change: bool) -> None:
         data = form.cleaned_data

@@ -13,15 +13,21 @@ class SourceSerializer(serializers.Serializer):
     title = serializers.CharField()
     snippet = serializers.CharField()
     score = serializers.FloatField()
-    # A tool result's structured query, what read the question, and its figures (rows for tables and charts).
-    arguments = serializers.DictField(required=False)
+    # Present by kind: a knowledge chunk names its document (slug) and heading; a tool result
+    # carries its structured query (`arguments`), what read the question (`planner`) and its
+    # figures (`data`, rows under `data.rows` for tables and charts).
+    document = serializers.CharField(required=False)
+    heading = serializers.CharField(required=False, allow_blank=True)
+    arguments = serializers.JSONField(required=False)
     planner = serializers.CharField(required=False)
-    data = serializers.JSONField(required=False)  # type: ignore[assignment]  # a field, not Serializer.data
+    # DRF takes declared fields off the class, so `data` does not hide Serializer.data.
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]
 
 
 class ToolCallSerializer(serializers.Serializer):
     name = serializers.CharField()
     arguments = serializers.DictField()
+    error = serializers.CharField(required=False)
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -17,7 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -53,12 +53,13 @@ def _client_ip(request: Request) -> str | None:
 
 
 class ThreadViewSet(viewsets.ModelViewSet):
-    """The user's own threads. Threads that touched patient data are hidden from users who may
-    no longer see patients."""
+    """The user's own threads (`?search=` matches titles). Threads that touched patient data
+    are hidden from users who may no longer see patients."""
 
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    filter_backends: list[Any] = []
+    filter_backends: list[Any] = [filters.SearchFilter]
+    search_fields = ["title"]
 
     def get_queryset(self) -> QuerySet[AssistantThread]:
         return threads_visible_to(self.request.user)

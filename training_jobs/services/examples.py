@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assistant.models import AssistantFeedback, AssistantMessage
+from assistant.models import AssistantFeedback
+from assistant.threads import answer_hidden_from, question_for
 from training_jobs.dataset_files import LineError, ParsedRecord, parse_jsonl
 from training_jobs.models import TrainingExample
 
@@ -181,16 +182,15 @@ def training_example_create_from_feedback(*, feedback: AssistantFeedback, user: 
     """A draft example from the assistant's feedback on an answer: the question, and the
     corrected answer (or the answer itself when it was rated helpful). Returns None when there
     is nothing to teach or the feedback already made one."""
-    feedback = AssistantFeedback.objects.select_for_update().select_related("message").get(pk=feedback.pk)
+    feedback = AssistantFeedback.objects.select_for_update().select_related("message__thread").get(pk=feedback.pk)
     if feedback.training_example_id:
         return None
     answer = feedback.message
+    hidden = answer_hidden_from(answer, user)
+    if hidden and not answer.touched_patient_data:
+        raise ValidationError(f"You may not read this answer: {hidden}.")
     completion = feedback.corrected_answer.strip() or (answer.content if feedback.rating > 0 else "")
-    question = (
-        AssistantMessage.objects.filter(thread_id=answer.thread_id, role=AssistantMessage.Role.USER, id__lt=answer.id)
-        .order_by("-id")
-        .first()
-    )
+    question = question_for(answer)
     # Answers built from patient records never become training data.
     if not completion or question is None or answer.touched_patient_data:
         return None
