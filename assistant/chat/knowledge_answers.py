@@ -1,22 +1,28 @@
 """Optics questions: retrieve from the knowledge base, let a model that follows instructions
-answer in its own words through the grounding gate, then quote the best passage and cite the
-articles. A base model is only quoted: the default 270M base model's free text is often wrong."""
+answer in its own words through the grounding gate, then quote the sentences that answer the
+question (assistant.knowledge.quoting) and cite the articles. A base model is only quoted: the
+default 270M base model's free text is often wrong. When the sources do not answer the question,
+the reply says so and names the nearest articles instead of quoting something that looks like an
+answer."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.grounding import SentenceGate
+from assistant.knowledge.quoting import Quote, quote_for
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 from assistant.models import AssistantMessage
 
 logger = logging.getLogger(__name__)
 KNOWLEDGE_MIN_SCORE = 0.3
 KNOWLEDGE_CHUNKS = 4
+NOT_COVERED = "The knowledge base doesn't cover that."
 # A small model imitates the numbered reference layout or starts another question: stop there.
 KNOWLEDGE_STOP = ["\n[", "\nQuestion:", "Reference text:"]
 SYSTEM_PROMPT = (
@@ -54,34 +60,78 @@ def knowledge_prompt(question: str, chunks: list[RetrievedChunk]) -> list[dict[s
     ]
 
 
-def citation_text(chunks: list[RetrievedChunk]) -> str:
+def _titles(chunks: list[RetrievedChunk]) -> list[str]:
     titles: list[str] = []
     for chunk in chunks:
         if chunk.title not in titles:
             titles.append(chunk.title)
-    return "Sources: " + "; ".join(f"[{i}] {title}" for i, title in enumerate(titles, 1))
+    return titles
+
+
+def citation_text(chunks: list[RetrievedChunk]) -> str:
+    return "Sources: " + "; ".join(f"[{i}] {title}" for i, title in enumerate(_titles(chunks), 1))
+
+
+@dataclass(frozen=True)
+class KnowledgeReply:
+    """What the knowledge base has for a question: the chunks worth citing, the nearest ones
+    whatever their score, and the quote (None when the sources do not answer it)."""
+
+    question: str
+    chunks: list[RetrievedChunk]
+    nearest: list[RetrievedChunk]
+    quote: Quote | None
+
+    @property
+    def cited(self) -> list[RetrievedChunk]:
+        """The chunks the answer cites: the quoted one first (its passage is one click away in
+        the sources), then the others the search found; the nearest ones when nothing is quoted."""
+        if self.quote is None:
+            return self.nearest
+        quoted = self.quote.chunk
+        return [quoted, *(c for c in self.chunks if c.chunk_id != quoted.chunk_id)]
+
+    def gate(self) -> SentenceGate:
+        """The grounding gate for a model's own words about these sources."""
+        return SentenceGate([f"{c.heading or c.title}\n\n{c.text}" for c in self.cited])
+
+    def tail(self, *, after_own_words: bool) -> str:
+        """The quote and the citations (or "not covered" and the nearest articles)."""
+        if self.quote is None:
+            nearest = _titles(self.nearest)[:3]
+            text = NOT_COVERED + (
+                " The nearest articles: " + "; ".join(f"“{t}”" for t in nearest) + "." if nearest else ""
+            )
+            return text
+        return ("\n\n" if after_own_words else "") + self.quote.text() + "\n\n" + citation_text(self.cited)
+
+
+def knowledge_reply(question: str) -> KnowledgeReply:
+    nearest = knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS)
+    chunks = [c for c in nearest if c.score >= KNOWLEDGE_MIN_SCORE]
+    return KnowledgeReply(question=question, chunks=chunks, nearest=nearest, quote=quote_for(question, chunks))
 
 
 def knowledge_answer(
     question: str, draft: Draft, *, max_tokens: int, version: Any, use_llm: bool
 ) -> Iterator[AnswerEvent]:
-    chunks = [c for c in knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS) if c.score >= KNOWLEDGE_MIN_SCORE]
+    reply = knowledge_reply(question)
     draft.kind = AssistantMessage.Kind.KNOWLEDGE
-    draft.sources = [_chunk_source(c) for c in chunks]
+    draft.sources = [_chunk_source(c) for c in reply.cited]
     yield AnswerEvent("sources", draft.sources)
-    if not chunks:
-        draft.text = "I couldn't find anything about that in the practice's knowledge base."
+    if reply.quote is None:
+        draft.text = reply.tail(after_own_words=False)
         yield AnswerEvent("token", draft.text)
         return
     generated = ""
     if use_llm and answers_in_own_words(version):
-        gate = SentenceGate("\n".join(f"{c.title}\n{c.heading}\n{c.text}" for c in chunks))
+        gate = reply.gate()
         try:
             from assistant.llm.client import chat_stream
 
             started = time.perf_counter()
             stream = chat_stream(
-                messages=knowledge_prompt(question, chunks),
+                messages=knowledge_prompt(question, reply.chunks),
                 model=getattr(version, "name", None),
                 max_tokens=max_tokens,
                 temperature=0.2,
@@ -104,12 +154,11 @@ def knowledge_answer(
             draft.usage["seconds"] = round(time.perf_counter() - started, 3)
             draft.usage["sentences_dropped"] = gate.dropped
             draft.model_name = getattr(version, "name", "") or ""
-        except Exception as exc:  # the extract below still answers
-            logger.warning("assistant: generation failed (%s); answering with the extract", type(exc).__name__)
+        except Exception as exc:  # the quote below still answers
+            logger.warning("assistant: generation failed (%s); answering with the quote", type(exc).__name__)
             draft.usage["generation_error"] = type(exc).__name__
-    # The best passage is quoted under the generated text, with the article cited: the answer
-    # is grounded even when the model says little or nothing.
-    extract = f"From “{chunks[0].title}”: {chunks[0].passage()}"
-    tail = ("\n\n" if generated.strip() else "") + extract + "\n\n" + citation_text(chunks)
+    # The sentences that answer are quoted under the generated text, with the article cited:
+    # the answer is grounded even when the model says little or nothing.
+    tail = reply.tail(after_own_words=bool(generated.strip()))
     yield AnswerEvent("token", tail)
-    draft.text = generated.strip() + tail if generated.strip() else tail
+    draft.text = generated.strip() + tail
