@@ -170,10 +170,17 @@ def measure_search(rows: int, n_queries: int, before_queries: int) -> dict[str, 
         plan = " ".join(row[0] for row in cursor.fetchall())
         if "chunk_embedding_hnsw" not in plan:
             raise SystemExit(f"the vector half does not use the HNSW index: {plan}")
-        cursor.execute("EXPLAIN " + FULL_TEXT_NOW, [or_tsquery(probes[0]), excluded])
+        # A rare term goes through the GIN index; a question of common words ("lens", "glasses")
+        # matches most rows, and PostgreSQL rightly reads them in a parallel scan instead.
+        cursor.execute("EXPLAIN " + FULL_TEXT_NOW, ["trivex", excluded])
         plan = " ".join(row[0] for row in cursor.fetchall())
         if "chunk_search_vector_gin" not in plan:
-            raise SystemExit(f"the full-text half does not use the GIN index: {plan}")
+            raise SystemExit(f"a selective full-text query does not use the GIN index: {plan}")
+        gin_plans = 0
+        for question in probes:
+            if or_tsquery(question):
+                cursor.execute("EXPLAIN " + FULL_TEXT_NOW, [or_tsquery(question), excluded])
+                gin_plans += "chunk_search_vector_gin" in " ".join(row[0] for row in cursor.fetchall())
 
     def sql_ms(sql: str, params: list[Any], *, ef: bool = False) -> float:
         with connection.cursor() as cursor:
@@ -232,6 +239,7 @@ def measure_search(rows: int, n_queries: int, before_queries: int) -> dict[str, 
         "text_before": before_ms,
         "exact": exact_ms,
         "recall": statistics.mean(recalls),
+        "gin_plans": gin_plans,
     }
 
 
@@ -310,7 +318,10 @@ def render(search: dict[str, Any], ingestion: dict[str, Any], command: str) -> s
         row("vector half alone, exact scan", search["vector_exact"]),
         row("exact hybrid (index scans off), database part", search["exact"]),
         "",
-        f"Recall@10 of the whole search against the exact hybrid: **{search['recall']:.3f}**. The stored, "
+        f"Recall@10 of the whole search against the exact hybrid: **{search['recall']:.3f}**. PostgreSQL read the "
+        f"full-text half through the GIN index for {search['gin_plans']} of the {search['queries']} questions; the "
+        'others are made of words most chunks contain ("lens", "glasses"), which it reads faster by a parallel '
+        "scan of the stored column. The stored, "
         f"GIN-indexed `search_vector` makes the full-text half {statistics.median(search['text_before']) / statistics.median(search['text']):.0f}× "
         f"faster than computing `to_tsvector` per row; the whole search is "
         f"{statistics.median(search['exact']) / statistics.median(search['database']):.1f}× faster than the exact hybrid "

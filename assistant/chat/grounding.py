@@ -45,7 +45,7 @@ TAUTOLOGY = re.compile(
 # Talk about the answer, the question or the text instead of about optics.
 META = re.compile(
     r"\b(the answer|this question|the question|reference text|the text|the context|you're right|you are right|"
-    r"you are correct|you're correct|as mentioned|mentioned earlier|in summary)\b",
+    r"you are correct|you're correct|as mentioned|mentioned earlier|in summary|here is|here's|as follows|the following)\b",
     re.IGNORECASE,
 )
 # A first sentence that points back to something nobody has said yet.
@@ -54,11 +54,15 @@ DANGLING = re.compile(r"^(this|that|these|those|it|they|such)\b", re.IGNORECASE)
 NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z0-9-]+|\b[A-Z]{2,}[A-Za-z0-9]*\b")
 ARITHMETIC = re.compile(
     r"\b(multipl(?:y|ies|ied|ying) by|multiplied|divided by|divide by|squared|square of|square root|"
-    r"subtract\w*|twice|times the)\b",
+    r"subtract\w*|twice|times the|function of|proportional to)\b",
     re.IGNORECASE,
 )
 # A source that states a relation: a formula or an operator between terms.
-FORMULA = re.compile(r"[=+/×]|\s[x-]\s|\b(multipl\w*|divided|squared|square root|subtract\w*|twice|times)\b")
+FORMULA = re.compile(
+    r"[=+/×]|\s[x-]\s|\b(multipl\w*|divided|squared|square root|subtract\w*|twice|times|function of|proportional)\b"
+)
+CITATION_MARK = re.compile(r"^\[\d+\]\s*")
+PREAMBLE = re.compile(r"^(?:the )?answer(?: to (?:this|your|the) question)? is:\s*", re.IGNORECASE)
 # Title words (as stems) that name no one article: most articles are about lenses or eyes.
 GENERIC_TITLE_WORDS = frozenset({"lens", "lense", "spect", "glass", "eye", "eyes", "presc", "conta"})
 ANSWER_PARTICLE = re.compile(r"^(yes|no)\b[,.]?\s*")
@@ -84,6 +88,7 @@ class GateThresholds:
 THRESHOLDS = GateThresholds()
 MAX_SENTENCES = 3
 MAX_WORDS = 50
+SHORT_SENTENCE = 10
 # A stream that goes this far without ending a sentence is running on: stop reading it.
 MAX_BUFFER = 600
 # Terms whose swap turns a source's statement into its opposite.
@@ -164,6 +169,9 @@ def repeated_phrase(sentence: str) -> bool:
         return True
     if TAUTOLOGY.search(sentence):
         return True
+    content = content_words(sentence)
+    if len(words) <= SHORT_SENTENCE and len(set(content)) < len(content):
+        return True  # "The segment is a straight line, with a dividing line."
     seen: set[tuple[str, ...]] = set()
     for i in range(len(words) - 2):
         gram = tuple(words[i : i + 3])
@@ -192,8 +200,10 @@ class SentenceGate:
         max_sentences: int = MAX_SENTENCES,
         embed: Embed | None = None,
         thresholds: GateThresholds | None = None,
+        question: str = "",
     ) -> None:
         self.thresholds = thresholds or THRESHOLDS
+        self.question_stems = stems(content_words(question))
         self.sources: list[SourceSentence] = []
         for source in sources:
             for unit in passage_units(source):
@@ -277,6 +287,8 @@ class SentenceGate:
             return "a name or abbreviation the sources do not have"
         if sum(w[:5] in self.stems for w in words) / len(words) < self.thresholds.support:
             return "words the sources do not use"
+        if not stems(words) - self.question_stems:
+            return "only restates the question"
         share, carrier, place_numbers, place = self._carrier(stems(words))
         if share < self.thresholds.local_support or carrier is None:
             return "no one place in the sources says it"
@@ -296,11 +308,15 @@ class SentenceGate:
                 number in s.numbers and s.stems & sentence_stems for s in self.sources
             ):
                 return "a figure the sources give for something else"
+        if self._swaps_figures(sentence, numbers):
+            return "swaps the source's figures"
         if self._negates(sentence):
             return "negates the source"
         if share < self.thresholds.mixing_share and self._mixes_articles(sentence):
             return "joins the subjects of two articles"
-        if ARITHMETIC.search(sentence) and not FORMULA.search(place):
+        if ARITHMETIC.search(sentence) and not any(
+            FORMULA.search(s.text) for s in self.sources if len(s.stems & sentence_stems) >= 2
+        ):
             return "an arithmetic relation where the source states none"
         if self._similarity(sentence) < self.thresholds.similarity:
             return "not close in meaning to any source sentence"
@@ -315,6 +331,18 @@ class SentenceGate:
         stated = ANSWER_PARTICLE.sub("", sentence.lower())
         return bool(NEGATION.search(stated)) != bool(NEGATION.search(closest.text.lower()))
 
+    def _swaps_figures(self, sentence: str, numbers: list[str]) -> bool:
+        """Two figures of the source sentence that says most of it given in the other order ("a
+        1.67 lens needs 9-10% less curvature than a 1.74 lens" where the source says it of the 1.74)."""
+        distinct = list(dict.fromkeys(numbers))
+        said = stems(content_words(sentence))
+        candidates = [s for s in self.sources if len(s.numbers & set(distinct)) >= 2]
+        if len(distinct) < 2 or not candidates:
+            return False
+        closest = max(candidates, key=lambda s: len(s.stems & said))
+        order = [n for n in dict.fromkeys(NUMBER.findall(closest.text)) if n in distinct]
+        return [n for n in distinct if n in order] != order
+
     def _mixes_articles(self, sentence: str) -> bool:
         """The sentence names the subjects of two different articles among the sources (an office
         lens "referred to as anisometropia")."""
@@ -326,6 +354,8 @@ class SentenceGate:
         return self.verdict(sentence) is None
 
     def _judge(self, sentence: str) -> str | None:
+        # A small model imitates the "[1]" of the prompt, or announces its answer first.
+        sentence = PREAMBLE.sub("", CITATION_MARK.sub("", sentence)).strip()
         reason = self.verdict(sentence)
         self.verdicts.append((sentence, reason))
         if reason is None:
@@ -350,8 +380,9 @@ class SentenceGate:
                 break
             sentence = match.group(0).strip()
             self._buffer = self._buffer[match.end() :]
-            if self._judge(sentence) is not None:
-                passed.append(sentence)
+            shown = self._judge(sentence)
+            if shown is not None:
+                passed.append(shown)
         return passed
 
     def sentences(self, texts: Iterable[str]) -> Iterator[str]:

