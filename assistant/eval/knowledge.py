@@ -204,7 +204,7 @@ def gguf_own_words(path: str, *, threads: int | None = None) -> OwnWords:
     )
 
     def own_words(question: str, chunks: Sequence[RetrievedChunk]) -> Iterator[str]:
-        formatted = formatter(messages=knowledge_prompt(question, list(chunks)))
+        formatted = formatter(messages=knowledge_prompt(question, list(chunks)))  # type: ignore[arg-type]
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         llm.reset()
         for piece in llm.create_completion(

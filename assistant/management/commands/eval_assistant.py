@@ -3,6 +3,7 @@ user sees, per split) and exactness of data answers over the demo practice."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--knowledge-only", action="store_true", help="skip the data answers")
         parser.add_argument("--verbose-misses", action="store_true")
 
-    def _table(self, rows: list[tuple[str, ...]]) -> None:
+    def _table(self, rows: Sequence[Sequence[str]]) -> None:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for index, row in enumerate(rows):
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
