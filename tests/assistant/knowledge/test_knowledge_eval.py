@@ -45,7 +45,6 @@ def test_on_held_out_questions_the_article_is_found_and_the_quote_holds_the_key_
     assert all(1 <= len(o.quoted) <= 3 for o in heldout.outcomes if o.quoted)
     reply = knowledge_reply("What does the x mean in -1.50/-0.50 x 90?")
     assert reply.quote is not None and key_fact_in((("axis",),), " ".join(reply.quote.sentences))
-    assert reply.quote.chunk.slug == "reading-a-spectacle-prescription"
 
 
 def test_a_question_the_sources_do_not_answer_gets_not_covered_and_the_nearest_articles(db):
