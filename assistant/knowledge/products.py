@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
 
+from assistant.knowledge.services import PRODUCT_SYNC_TASK, enqueue_on_commit, knowledge_document_ingest
 from assistant.models import KnowledgeDocument
 
 PRODUCT_FIELDS = (
@@ -61,8 +61,6 @@ def product_document_text(product: Any) -> str:
 
 def product_document_sync(*, product_id: int, embed: str = "now") -> str:
     """Create, update or remove the knowledge document of one product; returns what it did."""
-    from assistant.knowledge.services import knowledge_document_ingest
-
     model = product_model()
     product = model.objects.filter(pk=product_id).first() if model else None
     if product is None or getattr(product, "is_active", True) is False:
@@ -93,10 +91,7 @@ def product_documents_sync_all(*, embed: str = "now") -> int:
 
 
 def _enqueue_sync(sender: Any, instance: Any, **kwargs: Any) -> None:
-    from assistant.tasks.knowledge import product_document_sync_task
-
-    product_id = instance.pk
-    transaction.on_commit(lambda: product_document_sync_task.delay(product_id))
+    enqueue_on_commit(PRODUCT_SYNC_TASK, instance.pk)
 
 
 def connect_product_sync() -> None:

@@ -23,6 +23,7 @@ WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 class RetrievedChunk:
     chunk_id: int
     document_id: int
+    position: int
     slug: str
     title: str
     heading: str
@@ -45,7 +46,11 @@ class RetrievedChunk:
         return head[: end + 1] if end > length // 3 else self.snippet(length)
 
 
-def _or_query(question: str) -> str:
+def vector_literal(vector: Sequence[float]) -> str:
+    return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+
+
+def or_tsquery(question: str) -> str:
     """A to_tsquery string that matches any of the question's words (plainto_tsquery would need all)."""
     words = {w.replace(".", "") if not re.fullmatch(r"\d+\.\d+", w) else w for w in WORD.findall(question.lower())}
     return " | ".join(sorted(w for w in words if len(w) > 1))
@@ -59,8 +64,10 @@ def knowledge_search(
     exclude_source_types: Sequence[str] | None = ("product",),
     candidates: int = 30,
     per_document: int = 2,
+    query_vector: Sequence[float] | None = None,
 ) -> list[RetrievedChunk]:
-    """The best chunks for `query`, at most `per_document` from one document.
+    """The best chunks for `query`, at most `per_document` from one document (`query_vector`:
+    the query's embedding, when the caller has it already).
 
     Two rankings are fused by reciprocal rank (1 / (60 + rank)): cosine similarity through
     the HNSW index, and full-text rank, which rescues exact terms ("1.74", "Trivex") that a
@@ -69,8 +76,8 @@ def knowledge_search(
     query = query.strip()
     if not query:
         return []
-    vector = embed_texts([query])[0]
-    vector_literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+    vector = list(query_vector) if query_vector is not None else embed_texts([query])[0]
+    literal = vector_literal(vector)
     filters = ["c.embedding IS NOT NULL"]
     params: list[Any] = []
     if source_types:
@@ -86,31 +93,31 @@ def knowledge_search(
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(HNSW_EF_SEARCH, candidates)])
         cursor.execute(
             f"""
-            SELECT c.id, c.document_id, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
+            SELECT c.id, c.document_id, c.position, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
                    1 - (c.embedding <=> %s::vector) AS similarity
             FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id
             WHERE {where}
             ORDER BY c.embedding <=> %s::vector
             LIMIT %s
             """,
-            [vector_literal, *params, vector_literal, candidates],
+            [literal, *params, literal, candidates],
         )
         for rank, row in enumerate(cursor.fetchall()):
             rows[row[0]] = _row(row)
             fused[row[0]] = fused.get(row[0], 0.0) + 1.0 / (RRF_K + rank + 1)
-        tsquery = _or_query(query)
+        tsquery = or_tsquery(query)
         if tsquery:
             cursor.execute(
                 f"""
-                SELECT c.id, c.document_id, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
+                SELECT c.id, c.document_id, c.position, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
                        1 - (c.embedding <=> %s::vector) AS similarity
                 FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id,
                      to_tsquery('english', %s) q
-                WHERE {where} AND to_tsvector('english', d.title || ' ' || c.heading || ' ' || c.text) @@ q
-                ORDER BY ts_rank_cd(to_tsvector('english', d.title || ' ' || c.heading || ' ' || c.text), q, 1) DESC
+                WHERE {where} AND c.search_vector @@ q
+                ORDER BY ts_rank_cd(c.search_vector, q, 1) DESC
                 LIMIT %s
                 """,
-                [vector_literal, tsquery, *params, candidates],
+                [literal, tsquery, *params, candidates],
             )
             for rank, row in enumerate(cursor.fetchall()):
                 rows.setdefault(row[0], _row(row))
@@ -133,11 +140,30 @@ def _row(row: Sequence[object]) -> dict[str, object]:
     return {
         "chunk_id": row[0],
         "document_id": row[1],
-        "slug": row[2],
-        "title": row[3],
-        "heading": row[4],
-        "text": row[5],
-        "source_type": row[6],
-        "product_id": row[7],
-        "score": round(float(row[8]), 4),  # type: ignore[arg-type]
+        "position": row[2],
+        "slug": row[3],
+        "title": row[4],
+        "heading": row[5],
+        "text": row[6],
+        "source_type": row[7],
+        "product_id": row[8],
+        "score": round(float(row[9]), 4),  # type: ignore[arg-type]
     }
+
+
+def document_chunks(*, document_ids: Sequence[int], query_vector: Sequence[float]) -> list[RetrievedChunk]:
+    """Every chunk of the given documents in document order, scored by cosine similarity to `query_vector`."""
+    if not document_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.id, c.document_id, c.position, d.slug, d.title, c.heading, c.text, d.source_type, d.product_id,
+                   COALESCE(1 - (c.embedding <=> %s::vector), 0)
+            FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id
+            WHERE c.document_id = ANY(%s)
+            ORDER BY c.document_id, c.position
+            """,
+            [vector_literal(query_vector), list(document_ids)],
+        )
+        return [RetrievedChunk(**_row(row)) for row in cursor.fetchall()]  # type: ignore[arg-type]

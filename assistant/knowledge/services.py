@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -18,6 +19,14 @@ from assistant.models import Chunk, KnowledgeDocument
 
 logger = logging.getLogger(__name__)
 EMBED_BATCH = 64
+# Celery task names: the tasks import this module, so it enqueues them by name and never imports them.
+EMBED_TASK = "assistant.tasks.knowledge.knowledge_document_embed"
+PRODUCT_SYNC_TASK = "assistant.tasks.knowledge.product_document_sync"
+
+
+def enqueue_on_commit(task_name: str, *args: Any) -> None:
+    """Send the task once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=list(args)))
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,7 @@ def knowledge_document_ingest(
         knowledge_document_embed(document_id=document.pk)
         document.refresh_from_db()
     elif embed == "task":
-        from assistant.tasks.knowledge import knowledge_document_embed_task
-
-        document_id = document.pk
-        transaction.on_commit(lambda: knowledge_document_embed_task.delay(document_id))
+        enqueue_on_commit(EMBED_TASK, document.pk)
     return IngestResult(document=document, changed=True)
 
 
@@ -136,8 +142,3 @@ def knowledge_document_embed(*, document_id: int) -> bool:
 
 def chunk_embedding_text(chunk: Chunk) -> str:
     return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
-
-
-@transaction.atomic
-def knowledge_document_delete(*, document: KnowledgeDocument) -> None:
-    document.delete()

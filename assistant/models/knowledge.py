@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
@@ -65,6 +67,14 @@ class Chunk(models.Model):
     text = models.TextField()
     token_count = models.PositiveIntegerField(default=0)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    # Full text kept by PostgreSQL itself (a stored generated column, GIN-indexed), so a search
+    # reads it instead of computing to_tsvector for every row. The heading path starts with the
+    # document's title, so titles are searched too.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("heading", "text", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["document_id", "position"]
@@ -76,7 +86,8 @@ class Chunk(models.Model):
                 m=16,
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
-            )
+            ),
+            GinIndex(name="chunk_search_vector_gin", fields=["search_vector"]),
         ]
 
     def __str__(self) -> str:

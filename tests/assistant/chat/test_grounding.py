@@ -1,19 +1,24 @@
-"""The sentence gate between a model's own words and the answer."""
+"""The sentence gate between a model's own words and the answer: each rule on its own, and the
+calibrated gate on the hand-labelled sentences that small models really wrote."""
 
 from __future__ import annotations
 
 from assistant.chat.grounding import SentenceGate
+from assistant.eval.knowledge_gate import gate_verdicts
 
-SOURCES = (
-    "Comparing 1.67 and 1.74 index lenses\n"
+SOURCES = [
+    "Comparing 1.67 and 1.74 index lenses > Thickness\n\n"
     "A 1.74 lens needs about 9-10% less curvature than a 1.67 lens of the same power, so it is a little thinner. "
-    "1.74 material is denser, so 1.74 lenses weigh about the same as 1.67 lenses. "
-    "Most wearers adapt to new lenses within two weeks."
-)
+    "1.74 material is denser, so 1.74 lenses weigh about the same as 1.67 lenses.",
+    "Progressive lenses > Adaptation\n\nMost wearers adapt to new lenses within two weeks. "
+    "A hard coat does not make a lens scratch-proof.",
+    "Reading a spectacle prescription > Sphere\n\nA minus sign means the eye is short-sighted: distance is blurred.",
+]
+QUESTION = "Is a 1.74 lens thinner than a 1.67 lens?"
 
 
 def gated(text: str, *, step: int | None = None) -> tuple[list[str], SentenceGate]:
-    gate = SentenceGate(SOURCES)
+    gate = SentenceGate(SOURCES, question=QUESTION)
     out: list[str] = []
     pieces = [text] if step is None else [text[i : i + step] for i in range(0, len(text), step)]
     for piece in pieces:
@@ -21,41 +26,90 @@ def gated(text: str, *, step: int | None = None) -> tuple[list[str], SentenceGat
     return out + gate.close(), gate
 
 
-def test_a_supported_sentence_passes_whole_with_its_decimals():
-    out, gate = gated("A 1.74 lens is a little thinner than a 1.67 lens. ")
-    assert out == ["A 1.74 lens is a little thinner than a 1.67 lens."] and gate.dropped == 0
+def reason(sentence: str) -> str | None:
+    return SentenceGate(SOURCES, question=QUESTION, max_sentences=99).verdict(sentence)
+
+
+def test_a_supported_paraphrase_passes_whole_with_its_decimals():
+    out, gate = gated("A 1.74 lens needs a little less curvature than a 1.67 lens, so it is thinner. ")
+    assert out == ["A 1.74 lens needs a little less curvature than a 1.67 lens, so it is thinner."]
+    assert gate.dropped == 0
 
 
 def test_a_number_the_sources_do_not_have_is_dropped():
-    out, _ = gated("1.74 lenses weigh about the same. Call the practice on 01481 201200 to order them.")
-    assert out == ["1.74 lenses weigh about the same."]
+    out, _ = gated("1.74 lenses weigh about the same as 1.67 lenses. Call the practice on 01481 201200 to order them.")
+    assert out == ["1.74 lenses weigh about the same as 1.67 lenses."]
 
 
 def test_words_the_sources_do_not_use_are_dropped():
-    out, _ = gated("A 1.74 lens is a little thinner. It is a good investment and keeps your eyes healthy.")
-    assert out == ["A 1.74 lens is a little thinner."]
+    assert reason("It is a good investment and keeps your eyes healthy for decades.") is not None
 
 
-def test_repeats_are_dropped_and_the_answer_stops_after_three_sentences():
-    text = "Most wearers adapt within two weeks. " * 3 + "1.74 is denser. 1.74 lenses weigh the same. 1.74 is thinner."
-    out, gate = gated(text)
-    assert out == ["Most wearers adapt within two weeks.", "1.74 is denser.", "1.74 lenses weigh the same."]
-    assert gate.full and gate.dropped == 2
+def test_a_repeated_phrase_and_a_repeated_sentence_are_dropped():
+    assert reason("The 1.74 lens is thinner, as the 1.74 lens is thinner.") == "repeats a phrase"
+    out, gate = gated("1.74 lenses weigh about the same as 1.67 lenses. " * 2)
+    assert len(out) == 1 and gate.reasons == ["repeats an earlier sentence"]
+
+
+def test_figures_swapped_between_the_sources_terms_are_dropped():
+    assert reason("A 1.67 lens needs about 9-10% less curvature than a 1.74 lens of the same power.") == (
+        "swaps the source's figures"
+    )
+
+
+def test_the_opposite_of_what_the_source_says_is_dropped():
+    assert reason("A plus sign means the eye is short-sighted: distance is blurred.") is not None
+    assert reason("A hard coat makes a lens scratch-proof.") == "negates the source"
+
+
+def test_talk_about_the_answer_and_questions_back_are_dropped():
+    assert reason("The answer to this question lies in the context of the text.") is not None
+    assert reason("Is a 1.74 lens thinner than a 1.67 lens?") is not None
+
+
+def test_an_announced_answer_is_shown_without_its_preamble():
+    out, _ = gated("The answer is: a 1.74 lens is a little thinner than a 1.67 lens. ")
+    assert out == ["a 1.74 lens is a little thinner than a 1.67 lens."]
 
 
 def test_a_sentence_cut_off_by_the_token_limit_is_dropped():
-    out, _ = gated("1.74 material is denser. A 1.74 lens needs less curvature than a")
-    assert out == ["1.74 material is denser."]
+    out, gate = gated("1.74 lenses weigh about the same as 1.67 lenses. A 1.74 lens needs less curvature than a")
+    assert out == ["1.74 lenses weigh about the same as 1.67 lenses."] and gate.reasons == ["cut off"]
+
+
+def test_an_answer_that_runs_on_without_a_full_stop_stops_the_gate():
+    out, gate = gated("1.74 lenses are thinner and " + "denser and thinner and " * 40)
+    assert out == [] and gate.stopped and "runs on without a full stop" in gate.reasons
 
 
 def test_streaming_in_small_pieces_gives_the_same_sentences():
-    text = "A 1.74 lens needs less curvature. It is a little thinner! Call 0800 123 456. Most wearers adapt."
+    text = (
+        "A 1.74 lens needs a little less curvature than a 1.67 lens. Call 0800 123 456. "
+        "1.74 lenses weigh about the same as 1.67 lenses. "
+    )
     assert (
         gated(text, step=3)[0]
         == gated(text)[0]
         == [
-            "A 1.74 lens needs less curvature.",
-            "It is a little thinner!",
-            "Most wearers adapt.",
+            "A 1.74 lens needs a little less curvature than a 1.67 lens.",
+            "1.74 lenses weigh about the same as 1.67 lenses.",
         ]
     )
+
+
+def test_on_the_labelled_sentences_small_models_wrote_the_gate_keeps_most_good_ones_and_drops_the_bad():
+    verdicts = gate_verdicts()
+    bad = [v for v in verdicts if v.label == "bad"]
+    good = [v for v in verdicts if v.label == "good"]
+    assert len(bad) >= 50 and len(good) >= 50
+    assert {v.origin for v in bad} >= {"smollm2", "gemma3-270m"}
+    assert sum(v.passed for v in good) / len(good) >= 0.8
+    # The target is that none passes; these five still do (benchmarks/RESULTS.md), and no other may.
+    known = {
+        "The -2.00/-3.00 x 180 lens is thicker than a 1.67 lens at the top and bottom edges.",
+        "The evidence is based on a few studies that looked at the effects of blue-blocking glasses on eye strain.",
+        "The numbers 52-18-140 on the inside of your frame represent the number of frames you have.",
+        "The power of a lens is often a factor in determining the type of contact lens that is suitable for a patient.",
+        "1.74 lens is lighter than 1.67.",
+    }
+    assert {v.sentence for v in bad if v.passed} <= known

@@ -1,0 +1,268 @@
+"""Choosing what to quote: the one to three sentences of the retrieved articles that answer the question.
+
+The articles of the chunks the hybrid search found are read whole (the answer is often a section
+away from the chunk that matched), cut into sentences, list items and table rows, and each unit
+is scored against the question by
+
+- meaning: cosine similarity of the question's embedding (all-MiniLM-L6-v2) to the unit's, the
+  unit read under its section's name ("Pantoscopic tilt: A typical range is about 8-12 degrees."),
+- the heading it sits under: the same similarity for its section's name,
+- where the search put it: the rank of its article, and whether its own chunk was found,
+- for a question after an amount, a time or a frequency ("how often", "how long"): whether it
+  states one.
+
+The best unit is quoted with the unit after it in its section (or before it, at a section's end),
+and with other units of the same article that score almost as well, whole and in their order,
+under the article's title. When even the best unit scores below `covered_score`, the sources do
+not answer the question and nothing is quoted.
+
+The weights were tuned on the development split of the evaluation questions only
+(assistant/eval/knowledge.py). PostgreSQL's full-text rank of each unit and the share of the
+question's stemmed terms it holds were tried as further features and left out: neither raised
+the key fact found on that split.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.knowledge.retrieval import RetrievedChunk, document_chunks
+from assistant.knowledge.sentences import TextUnit, passage_units
+from assistant.llm.embeddings import embed_texts
+
+MAX_UNITS = 3
+
+
+@dataclass(frozen=True)
+class QuoteWeights:
+    """How the features add up to a unit's score (tuned on the development questions only)."""
+
+    heading: float = 0.15
+    prior: float = 0.2
+    retrieved: float = 0.1
+    quantity: float = 0.1
+    lead_in: float = 0.2
+    # The best unit is quoted with up to this many units around it in its section.
+    window: int = 2
+    # Another unit of the article joins the quote when its score is at least this share of the best one's.
+    companion_ratio: float = 0.9
+    # Below this best score the sources are taken not to answer the question.
+    covered_score: float = 0.75
+
+
+WEIGHTS = QuoteWeights()
+
+
+@dataclass
+class ScoredUnit:
+    chunk: RetrievedChunk
+    index: int  # position among its chunk's units
+    unit: TextUnit
+    document_rank: int  # rank of its article among those the search found
+    retrieved: bool  # its chunk was one the search returned
+    semantic: float = 0.0
+    heading: float = 0.0
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Quote:
+    chunk: RetrievedChunk  # the chunk of the best unit: its article is the one quoted
+    units: list[ScoredUnit] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def sentences(self) -> list[str]:
+        return [scored.unit.text for scored in self.units]
+
+    def text(self) -> str:
+        """The quoted units under the article's title: sentences run on, list items and table rows
+        one a line."""
+        head = f"From “{self.chunk.title}”:"
+        if all(scored.unit.kind == "sentence" for scored in self.units):
+            return head + " " + " ".join(self.sentences)
+        lines = [s if u.unit.kind == "sentence" else f"- {s}" for s, u in zip(self.sentences, self.units, strict=True)]
+        return head + "\n" + "\n".join(lines)
+
+
+def section(heading: str) -> str:
+    """The last part of a heading path ("Progressive lenses > Corridor length" -> "Corridor length")."""
+    return heading.rsplit(" > ", 1)[-1]
+
+
+def in_context(chunk: RetrievedChunk, unit: TextUnit) -> str:
+    """A unit as it reads in its article: under its section's name ("Pantoscopic tilt: A typical
+    range is about 8-12 degrees.")."""
+    return f"{section(chunk.heading)}: {unit.text}"
+
+
+class _UnitCache:
+    """Units and their embeddings (read in context) per chunk: a chunk's id and text never change
+    together, and embedding the units is most of the cost of quoting."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self._items: OrderedDict[tuple[int, int], tuple[list[TextUnit], list[list[float]]]] = OrderedDict()
+        self._size = size
+        self._headings: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def headings(self, names: Sequence[str]) -> list[list[float]]:
+        """Embeddings of section names (cached: there are a few hundred)."""
+        with self._lock:
+            missing = [n for n in names if n not in self._headings]
+        if missing:
+            fresh = embed_texts(missing, batch_size=32)
+            with self._lock:
+                self._headings.update(zip(missing, fresh, strict=True))
+        with self._lock:
+            return [self._headings[n] for n in names]
+
+    def get_many(self, chunks: Sequence[RetrievedChunk]) -> list[tuple[list[TextUnit], list[list[float]]]]:
+        keys = [(chunk.chunk_id, hash(chunk.text)) for chunk in chunks]
+        with self._lock:
+            missing = [(k, c) for k, c in zip(keys, chunks, strict=True) if k not in self._items]
+        if missing:
+            parsed = [(k, c, passage_units(c.text)) for k, c in missing]
+            texts = [in_context(c, u) for _, c, units in parsed for u in units]
+            vectors = iter(embed_texts(texts, batch_size=32)) if texts else iter([])
+            with self._lock:
+                for key, _, units in parsed:
+                    self._items[key] = (units, [next(vectors) for _ in units])
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        with self._lock:
+            for key in keys:
+                self._items.move_to_end(key)
+            return [self._items[key] for key in keys]
+
+
+_units = _UnitCache()
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+
+
+def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredUnit]:
+    """Every unit of the articles the search found (each article whole, not only its retrieved
+    chunks: the answer is often a section away from the chunk that matched), with its features."""
+    documents: list[int] = []
+    for chunk in chunks:
+        if chunk.document_id not in documents:
+            documents.append(chunk.document_id)
+    retrieved = {chunk.chunk_id for chunk in chunks}
+    if not chunks:
+        return []
+    (question_vector,) = embed_texts([question])
+    candidates = document_chunks(document_ids=documents, query_vector=question_vector)
+    scored: list[ScoredUnit] = []
+    vectors: list[list[float]] = []
+    seen: set[tuple[int, str]] = set()
+    for chunk, (units, unit_vectors) in zip(candidates, _units.get_many(candidates), strict=True):
+        for index, (unit, vector) in enumerate(zip(units, unit_vectors, strict=True)):
+            if (chunk.document_id, unit.text) in seen:  # the overlap between consecutive chunks
+                continue
+            seen.add((chunk.document_id, unit.text))
+            scored.append(
+                ScoredUnit(
+                    chunk=chunk,
+                    index=index,
+                    unit=unit,
+                    document_rank=documents.index(chunk.document_id),
+                    retrieved=chunk.chunk_id in retrieved,
+                )
+            )
+            vectors.append(vector)
+    if not scored:
+        return []
+    headings = sorted({section(s.chunk.heading) for s in scored})
+    heading_vectors = _units.headings(headings)
+    heading_similarity = {h: _dot(question_vector, v) for h, v in zip(headings, heading_vectors, strict=True)}
+    for item, vector in zip(scored, vectors, strict=True):
+        item.semantic = _dot(question_vector, vector)
+        item.heading = heading_similarity[section(item.chunk.heading)]
+    return scored
+
+
+# A question after an amount, a time or a frequency is answered by a unit that states one.
+QUANTITY_QUESTION = re.compile(
+    r"\b(how (much|many|long|often|far|soon|old|thick|big|strong)|what (age|percentage|distance|size|power)|when)\b",
+    re.IGNORECASE,
+)
+QUANTITY = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|ten|twelve|twice|half|daily|weekly|monthly|yearly|"
+    r"every|annual|once)\b",
+    re.IGNORECASE,
+)
+
+
+def combine(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, question: str = "") -> None:
+    wants_quantity = bool(QUANTITY_QUESTION.search(question))
+    for item in scored:
+        item.score = (
+            item.semantic
+            + weights.heading * item.heading
+            + weights.prior / (1 + item.document_rank)
+            + (weights.retrieved if item.retrieved else 0.0)
+            + (weights.quantity if wants_quantity and QUANTITY.search(item.unit.text) else 0.0)
+        )
+        if item.unit.text.endswith(":"):
+            item.score -= weights.lead_in  # "Typical values:" introduces an answer, it is not one
+
+
+def _order(item: ScoredUnit) -> tuple[int, int, int]:
+    return (item.document_rank, item.chunk.position, item.index)
+
+
+def _window(best: ScoredUnit, scored: list[ScoredUnit], size: int) -> list[ScoredUnit]:
+    """`best` and the units that follow it (then precede it) in its section, `size` at most.
+    A unit ending with a colon runs on into the list or table it introduces."""
+    siblings = sorted((s for s in scored if s.chunk.document_id == best.chunk.document_id), key=_order)
+    at = siblings.index(best)
+    window = [best]
+
+    def joined(left: ScoredUnit, right: ScoredUnit) -> bool:
+        if left.unit.text.endswith(":"):
+            return True
+        if left.chunk.chunk_id == right.chunk.chunk_id:
+            return left.unit.paragraph == right.unit.paragraph
+        return left.chunk.heading == right.chunk.heading
+
+    after, before = at + 1, at - 1
+    while len(window) < size and after < len(siblings) and joined(siblings[after - 1], siblings[after]):
+        window.append(siblings[after])
+        after += 1
+    while len(window) < size and before >= 0 and joined(siblings[before], siblings[before + 1]):
+        window.insert(0, siblings[before])
+        before -= 1
+    return window
+
+
+def choose(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, question: str = "") -> Quote | None:
+    """The quote: the best unit with its neighbours, and with its near-equals from the same
+    article, in document order; None when even the best unit scores too low to answer."""
+    if not scored:
+        return None
+    combine(scored, weights, question=question)
+    best = max(scored, key=lambda s: s.score)
+    if best.score < weights.covered_score:
+        return None
+    chosen = _window(best, scored, weights.window)
+    texts = {s.unit.text for s in chosen}
+    for item in sorted(scored, key=lambda s: s.score, reverse=True):
+        if len(chosen) >= MAX_UNITS or item.score < weights.companion_ratio * best.score:
+            break
+        if item.chunk.document_id == best.chunk.document_id and item.unit.text not in texts:
+            chosen.append(item)
+            texts.add(item.unit.text)
+    chosen.sort(key=_order)
+    return Quote(chunk=best.chunk, units=chosen, score=best.score)
+
+
+def quote_for(question: str, chunks: Sequence[RetrievedChunk], weights: QuoteWeights = WEIGHTS) -> Quote | None:
+    """What to quote from `chunks` in answer to `question`; None when they do not answer it."""
+    return choose(score_units(question, chunks), weights, question=question)
