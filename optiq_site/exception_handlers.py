@@ -4,8 +4,8 @@ Known errors become their status, naming the field where there is one:
 
 - Django's ValidationError (models, services) -> 400 with the fields and their messages;
 - PermissionDenied -> 403, ObjectDoesNotExist / Http404 -> 404, ProtectedError -> 400;
-- the inference errors (assistant.llm.errors) -> their own status, with Retry-After when
-  no worker is free;
+- a ServiceError (the inference errors of assistant.llm.errors, say) -> its own status, with
+  Retry-After when it says when to try again (no worker free, the broker down);
 - the database unreachable or the pool exhausted (OperationalError) -> 503 with Retry-After.
 
 Anything else is a bug: a JSON 500 carrying the request id, logged with its traceback and
@@ -37,6 +37,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from optiq_site.request_ids import request_id_for
+from optiq_site.service_errors import ServiceError
 
 logger = logging.getLogger("optiq.api")
 
@@ -80,8 +81,6 @@ def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 def known_error(exc: BaseException) -> KnownError | None:
     """The answer to a known service or infrastructure error; None for anything else (a bug)."""
-    from assistant.llm.errors import InferenceError, Unavailable
-
     if isinstance(exc, DjangoValidationError):
         detail = validation_error_detail(exc)
         return KnownError(400, detail, "invalid", param=next(iter(detail), None))
@@ -92,9 +91,9 @@ def known_error(exc: BaseException) -> KnownError | None:
     if isinstance(exc, ProtectedError):
         detail = {api_settings.NON_FIELD_ERRORS_KEY: [f"Still in use, so it cannot be deleted: {exc.args[0]}"]}
         return KnownError(400, detail, "protected")
-    if isinstance(exc, InferenceError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else {}
-        return KnownError(exc.status, str(exc), exc.code, headers, param=getattr(exc, "param", None))
+    if isinstance(exc, ServiceError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+        return KnownError(exc.status, str(exc), exc.code, headers, param=exc.param)
     if isinstance(exc, OperationalError | InterfaceError):
         # Unreachable, restarting, or every pooled connection busy for OPTIQ_DB_POOL_TIMEOUT.
         logger.warning("database unavailable: %s", exc)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from optiq_site.service_errors import ServiceError
 
-class InferenceError(Exception):
+
+class InferenceError(ServiceError):
     status = 500
     code = "inference_error"
 
@@ -32,6 +34,8 @@ class Unavailable(InferenceError):
 
     status = 503
     code = "unavailable"
+
+    retry_after: int
 
     def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)

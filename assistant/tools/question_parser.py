@@ -42,6 +42,7 @@ from assistant.tools.query import (
     Metric,
     Rank,
 )
+from assistant.tools.question_names import parse_name, product_query
 from assistant.tools.toolset import validation_message
 from practice.models import Category
 
@@ -553,14 +554,10 @@ def _listing_tool(words: Words, question: str, names: PracticeNames, today: date
                 arguments["kind"] = "eye_exam"
             return Reading(kind="tool", tool="recalls_due", arguments=arguments)
     if PRESCRIPTION.search(text):
-        from assistant.tools.planner import parse_name
-
         person = parse_name(question)
         if person:
             return Reading(kind="tool", tool="latest_prescription", arguments={"patient": person})
     if PATIENT_LOOKUP.search(text):
-        from assistant.tools.planner import parse_name
-
         person = parse_name(question)
         if person:
             return Reading(kind="tool", tool="patient_lookup", arguments={"query": person})
@@ -579,7 +576,6 @@ def _listing_tool(words: Words, question: str, names: PracticeNames, today: date
 def _catalogue_words(question: str) -> str | None:
     """The product words of a price or cost question, when they name something in the catalogue
     ("What do our staff cost us?" names no product, so it is not a product question)."""
-    from assistant.tools.planner import product_query
     from practice.selectors import product_search
 
     query = product_query(question)
