@@ -8,11 +8,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread
-from assistant.threads import answer_hidden_from, answer_permissions_needed, feedback_training_example_create
+from assistant.threads import answer_hidden_from, answer_permissions_needed
 from practice import roles
 from tests.factories import UserFactory
 from tests.practice.factories import user_in_role
 from training_jobs.models import TrainingExample
+from training_jobs.services import training_example_create_from_feedback
 
 
 def conversation(user, *, question, answer, kind="knowledge", tool_calls=(), touched_patient_data=False):
@@ -125,9 +126,9 @@ def test_feedback_review_hides_what_the_reviewer_may_not_see_and_refuses_to_teac
         ("What are progressive lenses?", "Lenses whose power changes smoothly.", "draft")
     ]
     with pytest.raises(ValidationError):
-        feedback_training_example_create(feedback=cost_feedback, user=mladmin)
+        training_example_create_from_feedback(feedback=cost_feedback, user=mladmin)
     # The asker's own manager colleague may read and teach it.
-    assert feedback_training_example_create(feedback=cost_feedback, user=manager) is not None
+    assert training_example_create_from_feedback(feedback=cost_feedback, user=manager) is not None
 
 
 def test_staff_without_review_rights_see_only_their_own_feedback_and_cannot_make_examples(db, manager):

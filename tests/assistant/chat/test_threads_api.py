@@ -149,7 +149,7 @@ def _failing_planner(*args, **kwargs):
 def test_an_unexpected_error_in_a_route_is_stored_incomplete_and_answered_without_a_500(
     bearer_client, frames, monkeypatch, caplog
 ):
-    monkeypatch.setattr("assistant.chat.service.plan_deterministic", _failing_planner)
+    monkeypatch.setattr("assistant.chat.service.plan_question", _failing_planner)
     client = bearer_client(staff("manager"))
     thread = client.post("/api/v1/assistant/threads/", {}, format="json").json()
     response = ask(client, thread["id"], "Which frames are low on stock?")
@@ -167,7 +167,7 @@ def test_a_failing_route_streams_an_error_event_then_the_stored_message(db, fram
     from assistant.chat.service import answer_events
     from assistant.models import AssistantThread
 
-    monkeypatch.setattr("assistant.chat.service.plan_deterministic", _failing_planner)
+    monkeypatch.setattr("assistant.chat.service.plan_question", _failing_planner)
     user = staff("manager")
     thread = AssistantThread.objects.create(user=user)
 
