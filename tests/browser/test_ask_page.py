@@ -3,7 +3,10 @@ where an answer is generated, a real inference worker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+
+from django.utils import timezone
 
 from assistant.models import AssistantThread
 from practice import roles
@@ -35,7 +38,11 @@ def test_a_manager_asks_a_data_question_and_sees_the_figure_and_its_table(open_p
     answer = last_answer(page)
     text = finished(answer)
     assert answer.get_attribute("data-state") == "complete"
-    assert re.search(r"We sold 3 progressive lenses .* for £1,185\.00", text), text
+    # The period is stated with its dates, and the figures are the demo data's.
+    end = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    period = f"Last month (1–{end.day} {end:%B %Y})"
+    assert text.startswith(period), text
+    assert re.search(r"progressive lenses.*3 units sold, £1,185\.00 revenue", text), text
     cells = answer.locator(".ask-figure td").all_inner_texts()
     assert "3" in cells and "£1,185.00" in cells
     answer.locator(".ask-tools summary").click()
