@@ -125,7 +125,9 @@ NOT_RECORDED = [
     ),
     (P(r"\bappointments?\b|\bbookings?\b|\bno-?shows?\b"), "the practice's records don't hold appointments"),
     (
-        P(r"\bwages?\b|\bsalar(?:y|ies)\b|\brent\b|\bexpenses?\b|\boverheads?\b|\bnet profit\b"),
+        P(
+            r"\bwages?\b|\bsalar(?:y|ies)\b|\bstaff(?:ing)? costs?\b|\bstaff\b.*\bcost us\b|\bcost of (?:the |our )?staff\b|\brent\b|\bexpenses?\b|\boverheads?\b|\bnet profit\b"
+        ),
         "I only know the products' cost prices, not the practice's other costs",
     ),
     (
@@ -159,7 +161,7 @@ KNOWLEDGE_CUE = P(
     r"^\s*(?:what (?:is|are|does)|whats? (?:a|an)|how (?:do|does|often|long|should|can)|why|should|can i|is it|is there|are there|explain|define|tell me about|what causes|when should)\b"
 )
 VAGUE = P(
-    r"\bhow (?:are|were|did|have) (?:we|things|sales) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
+    r"\bhow (?:are|were|did|have) (?:we|things|sales|(?:the |our )?(?:store|shop|practice|business)) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
 )
 DATA_CUE = P(
     r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|inventory|practice|shop|store|shifted|"
@@ -196,7 +198,7 @@ YEAR_ON_YEAR = P(
 )
 CHANGE_WORDS = P(r"\b(?:change|changes|difference|growth|increase|decrease|drop|rise|trend|better|worse|doing)\b")
 PERIOD_BEFORE = P(
-    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+ (?:days|weeks|months)|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
+    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+ (?:days|weeks|months)|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|(?:the )?(?:\d+|thirty|sixty|ninety|seven|twelve) (?:days|weeks|months) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
 )
 
 # Groupings.
@@ -208,7 +210,7 @@ GROUP_NOUNS: list[tuple[GroupBy, str]] = [
     ),
     (
         GroupBy.STAFF,
-        r"staff members?|members? of staff|staff|salespe(?:rson|ople)|sales ?people|employees?|team members?|people|person|opticians?",
+        r"staff members?|members? of (?:the )?(?:staff|team)|staff|salespe(?:rson|ople)|sales ?people|employees?|team members?|people|person|opticians?",
     ),
     (GroupBy.SUPPLIER, r"suppliers?|distributors?"),
     (GroupBy.BRAND, r"brands?|manufacturers?"),
@@ -222,7 +224,17 @@ GROUP_NOUNS: list[tuple[GroupBy, str]] = [
 ]
 GROUP_WORDS = "|".join(f"(?P<g{i}>{pattern})" for i, (_, pattern) in enumerate(GROUP_NOUNS))
 EXPLICIT_GROUP = P(
-    rf"\b(?:by|per|each|every|for each|split by|split across|broken down by|break ?down by|breakdown by|grouped by|across|for every|in each|of each) (?:the )?(?:{GROUP_WORDS})\b"
+    rf"\b(?:by|per|each|every|for each|split by|split across|broken down by|break ?down by|breakdown by|grouped by|across|for every|in each|of each) (?:the )?"
+    rf"(?:(?P<qualifier>frame|lens|spectacle lens|contact lens|cl|solution|accessory) )?(?:{GROUP_WORDS})\b"
+)
+# "Staff sales counts", "brand revenue for Q3": a group noun written before the figure.
+LEADING_GROUP = P(
+    r"^\s*(?:(?:show|give|list|get) (?:me )?)?(?:the |our )?(?P<noun>staff|brands?|suppliers?|categor(?:y|ies)|payment methods?|lens types?) "
+    r"(?=(?:sales|revenue|takings|turnover|units|unit sales|figures|totals?|counts?|margins?|breakdown|league table)\b)"
+)
+# "Which single product": emphasis, not a lens type.
+SINGLE_EMPHASIS = P(
+    r"\b(?:single|one|individual) (?=(?:product|item|sku|model|brand|supplier|member|person|day|week|month)\b)"
 )
 TIME_ADJECTIVE = P(
     r"\b(monthly|weekly|quarterly|month[- ]by[- ]month|week[- ]by[- ]week|day[- ]by[- ]day|daily(?= (?:sales|takings|revenue|figures|totals?|count|breakdown|units|numbers)))\b"
@@ -380,19 +392,33 @@ def prepare(question: str, names: PracticeNames) -> str:
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's"
     text = re.sub(r"(\w)s'(?=\s)", r"\1s", text)
     text = re.sub(r"£\s?(\d)", r"£ \1", text)
-    known = lexicon.HARMLESS | lexicon.METRIC_NOISE | VOCABULARY | names.words | frozenset(names.skus)
+    # An ordinary English word is what it says, not a typo of another ("lends" is not "lenses").
+    known = (
+        lexicon.HARMLESS
+        | lexicon.METRIC_NOISE
+        | VOCABULARY
+        | names.words
+        | frozenset(names.skus)
+        | lexicon.ordinary_words()
+    )
     targets = lexicon.CORRECTABLE | frozenset(w for w in names.product_words if w.isalpha())
-    words = lexicon.correct_typos(text.split(), known, targets)
+    brand_words = frozenset(w for phrase in names.brand_phrases for w in phrase.split() if w.isalpha() and len(w) >= 5)
+    words = lexicon.correct_typos(text.split(), known, targets, names=brand_words)
     return " " + " ".join(words) + " "
 
 
 VOCABULARY: frozenset[str] = frozenset()
+# The parser's own words, which a rule reads when they are used as it expects: one left unread
+# ("staff sales counts", "single" without "vision") means a part of the question was not understood.
+UNREAD_VOCABULARY: frozenset[str] = frozenset()
 
 
 def _load_vocabulary() -> None:
-    global VOCABULARY
+    global VOCABULARY, UNREAD_VOCABULARY
     if not VOCABULARY:
         VOCABULARY = _vocabulary()
+        forms = {form for word in VOCABULARY for form in (word, word + "s", word.removesuffix("s"))}
+        UNREAD_VOCABULARY = frozenset(forms) - lexicon.HARMLESS - lexicon.METRIC_NOISE
 
 
 def _number(text: str | None) -> int | None:
@@ -477,12 +503,12 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
     text = prepare(question, names)
     words = Words(text)
     try:
-        return _read(words, question, today, names)
+        return _read(words, question, today, names, lexicon.written_as_names(question))
     except QuestionBack as back:
         return Reading(kind=back.kind, message=str(back))
 
 
-def _read(words: Words, question: str, today: date, names: PracticeNames) -> Reading:
+def _read(words: Words, question: str, today: date, names: PracticeNames, written_names: frozenset[str]) -> Reading:
     text = words.text
     words.take_all(GREETING)
     words.take_all(COMPARATIVE) if COMPARE_CUE.search(text) or OR_CUE.search(text) else None
@@ -508,6 +534,8 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     _metric(words, parts)
 
     data_cue = words.text if DATA_CUE.search(words.text) else ""
+    if parts.metric is None and parts.group_by == GroupBy.PAYMENT_METHOD and not parts.rank:
+        parts.metric = Metric.REVENUE  # a breakdown of payments is of the money paid
     if parts.metric is None:
         if VAGUE.search(text):
             raise QuestionBack(
@@ -521,6 +549,10 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
                 )
             return Reading(kind="knowledge")
         figures_asked = BREAKDOWN.search(text) or P(r"\b(?:numbers|figures|stats|statistics|totals)\b").search(text)
+        if figures_asked and LIST_WORDS.search(text):
+            raise QuestionBack(
+                "Which figures would you like: revenue, units sold or the number of sales, and for which period?"
+            )
         if (data_cue or parts.filters or parts.period) and (figures_asked or (parts.filters and parts.period)):
             raise QuestionBack("Which figure would you like: revenue, units sold or the number of sales?")
         if data_cue and parts.period:
@@ -533,7 +565,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     ):
         return Reading(kind="knowledge")
 
-    _check_leftovers(words, parts)
+    _check_leftovers(words, parts, written_names)
     return _query(parts, today, text)
 
 
@@ -688,8 +720,18 @@ def _groups_before_filters(words: Words, parts: _Parts) -> None:
         words.use(which.start(group_name), which.end(group_name))
         if which.group("n"):
             words.use(which.start("n"), which.end("n"))
-    if match := words.take(EXPLICIT_GROUP):
+    if match := words.find(EXPLICIT_GROUP):
         parts.group_by = _group_of(match)
+        # "by frame brand": the qualifier is a filter, read with the filters.
+        qualifier = (match.start("qualifier"), match.end("qualifier")) if match.group("qualifier") else None
+        if qualifier:
+            words.use(match.start(), qualifier[0])
+            words.use(qualifier[1], match.end())
+        else:
+            words.use(match.start(), match.end())
+    elif match := words.take(LEADING_GROUP):
+        parts.group_by = _group_of(EXPLICIT_GROUP.search(" by " + match.group("noun") + " "))  # type: ignore[arg-type]
+        parts.group_plural = True
     elif match := words.take(TIME_ADJECTIVE):
         word = match.group(1)
         parts.group_by = GroupBy(
@@ -944,18 +986,25 @@ def _metric(words: Words, parts: _Parts) -> None:
         )
 
 
-def _check_leftovers(words: Words, parts: _Parts) -> None:
+def _ignorable(word: str, written_names: frozenset[str]) -> bool:
+    """A word left over that carries nothing: a word of asking, or ordinary English that names no
+    figure, filter or period (``lexicon.ordinary_words``), not written as a name, and not one of the
+    parser's own words left unread."""
+    if word in lexicon.HARMLESS or word in lexicon.METRIC_NOISE:
+        return True
+    return word in lexicon.ordinary_words() and word not in written_names and word not in UNREAD_VOCABULARY
+
+
+def _check_leftovers(words: Words, parts: _Parts, written_names: frozenset[str]) -> None:
+    for match in SINGLE_EMPHASIS.finditer(words.text):  # the noun itself may be read already
+        words.use(match.start(), match.end())
     unread = unread_time_words(words.rest(), [])
     if unread:
         shown = " ".join(unread)
         suggestion = f" Did you mean {parts.period.words()}?" if parts.period else ""
         raise QuestionBack(f"I couldn't tell which period “{shown}” means.{suggestion}")
     unknown = [
-        word
-        for word in words.leftovers()
-        if word.strip("'.-&+")
-        and word.strip("'.-&+") not in lexicon.HARMLESS
-        and word.strip("'.-&+") not in lexicon.METRIC_NOISE
+        word for word in words.leftovers() if word.strip("'.-&+") and not _ignorable(word.strip("'.-&+"), written_names)
     ]
     if unknown and set(unknown) <= LOGIC_WORDS:
         shown = ", ".join(f"“{word}”" for word in dict.fromkeys(unknown))
