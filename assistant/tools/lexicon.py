@@ -1205,7 +1205,7 @@ MEANINGFUL_WORDS: dict[str, frozenset[str]] = {
         "hour hours hourly minute minutes time times timing long longest longer short shortest duration wait "
         "waiting waited turnaround fast faster fastest slow slower quick quicker late later early earlier first "
         "second third fourth fifth next previous recent newest oldest latest opening closing open closed night "
-        "nights lunchtime lunch weekend weekends weekday weekdays daytime bank holiday holidays season seasons "
+        "nights mid middle midway lunchtime lunch weekend weekends weekday weekdays daytime bank holiday holidays season seasons "
         "period periods"
     ),
 }

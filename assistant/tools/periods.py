@@ -480,6 +480,12 @@ def _months_to(m: re.Match[str], today: date) -> Result:
     return _month_range(m.group("a"), m.group("b"), m.group(0), today)
 
 
+@rule(rf"\b(?P<a>{MONTH}(?: {YEAR})?)[-–](?P<b>{MONTH_YEAR})\b")
+def _months_dash(m: re.Match[str], today: date) -> Result:
+    """ "jul-sep", "Jan–Mar 2026": a range of months written with a dash."""
+    return _month_range(m.group("a"), m.group("b"), m.group(0), today)
+
+
 def _month_range(first: str, second: str, phrase: str, today: date) -> Result:
     last = _month_of(second, today)
     if last is None:
@@ -563,6 +569,21 @@ def _last_month(m: re.Match[str], today: date) -> Result:
     return Period(end.replace(day=1), end, "last month")
 
 
+@rule(r"\b(?:the )?(week|month|quarter|year) just gone\b")
+def _unit_just_gone(m: re.Match[str], today: date) -> Result:
+    """ "The month just gone": the last whole calendar unit before this one."""
+    unit = m.group(1)
+    if unit == "week":
+        start = week_start(today) - timedelta(days=7)
+        return Period(start, start + timedelta(days=6), "last week")
+    if unit == "month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return Period(end.replace(day=1), end, "last month")
+    if unit == "quarter":
+        return _last_quarter(m, today)
+    return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
+
+
 @rule(r"\b(?:the )?month before last\b")
 def _month_before_last(m: re.Match[str], today: date) -> Result:
     start = add_months(today.replace(day=1), -2)
@@ -630,7 +651,7 @@ def _past_week(m: re.Match[str], today: date) -> Result:
     return Period(today - timedelta(days=6), today, "the last 7 days")
 
 
-@rule(r"\bthe past (month|year|fortnight|quarter)\b|\bthe last (fortnight)\b")
+@rule(r"\bthe past (month|year|fortnight|quarter)\b|\b(?:the last|(?:the )?past) (fortnight)\b")
 def _past_unit(m: re.Match[str], today: date) -> Result:
     return _rolling(1, m.group(1) or m.group(2), today, m.group(0))
 
@@ -986,7 +1007,7 @@ def _year(m: re.Match[str], today: date) -> Result:
 
 # Words that show a period was meant even when no rule read it.
 TIME_WORDS = re.compile(
-    r"\b(?:days?|weeks?|fortnights?|months?|quarters?|years?|yrs?|weekends?|ago|since|until|till|"
+    r"\b(?:days?|weeks?|fortnights?|months?|quarters?|years?|yrs?|weekends?|ago|since|until|(?<!the )till|"
     r"between|season|term|half|fy|financial|fiscal|yesterday|tomorrow|tonight|morning|afternoon|evening|"
     r"christmas|easter|summer|winter|spring|autumn|holidays?|q[1-4]|h[12]|" + MONTH_NOT_MAY[1:-1] + r"|"
     r"(?:19|20)\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}(?:st|nd|rd|th))\b"

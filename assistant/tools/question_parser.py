@@ -206,7 +206,7 @@ GROUP_NOUNS: list[tuple[GroupBy, str]] = [
     (GroupBy.LENS_TYPE, r"lens types?|types? of lens(?:es)?"),
     (
         GroupBy.PAYMENT_METHOD,
-        r"payment (?:methods?|types?)|methods? of payment|ways? of paying|how (?:people|customers|patients) paid",
+        r"payment (?:methods?|types?)|methods? of payment|ways? of paying|how (?:did )?(?:people|customers|patients) (?:paid|pay)",
     ),
     (
         GroupBy.STAFF,
@@ -234,7 +234,7 @@ LEADING_GROUP = P(
 )
 # "Which single product": emphasis, not a lens type.
 SINGLE_EMPHASIS = P(
-    r"\b(?:single|one|individual) (?=(?:product|item|sku|model|brand|supplier|member|person|day|week|month)\b)"
+    r"\b(?:single|one|individual) (?=(?:[a-z]+est |most [a-z]+ )?(?:product|item|sku|model|brand|supplier|member|person|day|week|month)\b)"
 )
 TIME_ADJECTIVE = P(
     r"\b(monthly|weekly|quarterly|month[- ]by[- ]month|week[- ]by[- ]week|day[- ]by[- ]day|daily(?= (?:sales|takings|revenue|figures|totals?|count|breakdown|units|numbers)))\b"
@@ -749,7 +749,10 @@ def _groups_before_filters(words: Words, parts: _Parts) -> None:
     # Multi-word group nouns whose words would otherwise read as filters ("lens type").
     for group, pattern in (
         (GroupBy.LENS_TYPE, r"\blens types?\b"),
-        (GroupBy.PAYMENT_METHOD, r"\bpayment (?:methods?|types?)\b"),
+        (
+            GroupBy.PAYMENT_METHOD,
+            r"\bpayment (?:methods?|types?)\b|\bhow (?:did |do )?(?:people|customers|patients) (?:paid|pay)\b",
+        ),
         (GroupBy.STAFF, r"\bmembers? of staff\b|\bstaff members?\b"),
     ):
         if match := words.take(P(pattern)):
@@ -970,6 +973,8 @@ def _metric(words: Words, parts: _Parts) -> None:
         words.take_all(P(r"\blab\b|\bjobs?\b|\bglazing\b"))
     if parts.metric is None and parts.filters and HOW_MANY.search(words.text):
         parts.metric = Metric.UNITS
+    if parts.metric in COST_METRICS:
+        words.take_all(P(r"\b(?:cost )?prices?\b"))
     if parts.metric is not None:
         for metric, pattern in METRIC_RULES:
             if metric == parts.metric:
@@ -981,7 +986,7 @@ def _metric(words: Words, parts: _Parts) -> None:
         words.take_all(P(rf"\b(?:{noise})\b"))
         words.take_all(
             P(
-                r"\b(?:on average|in total|at cost|right now|so far|to date|in value terms|in units|by revenue|by units|by value|up or down)\b"
+                r"\b(?:on average|in total|at cost(?: prices?)?|right now|so far|to date|in value terms|in units|by revenue|by units|by value|up or down)\b"
             )
         )
 
