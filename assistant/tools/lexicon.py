@@ -1050,6 +1050,8 @@ GENERIC_NAME_WORDS = frozenset(
         "light",
         "best",
         "most",
+        "prescription",
+        "prescriptions",
     ]
 )
 
@@ -1186,8 +1188,9 @@ MEANINGFUL_WORDS: dict[str, frozenset[str]] = {
         "disposable disposables extended spherical astigmatism myopia large small medium big tiny round square "
         "oval aviator aviators frameless hearing aid aids repair repairs adjustment adjustments service services "
         "fitting fittings second spare backup replacement replacements kids' men's women's size sizes fashion "
-        "luxury budget value range ranges collection collections model models style styles shape shapes "
-        "prescription prescriptions plano computer screen digital"
+        "luxury budget value model models shape shapes "
+        "prescription prescriptions plano computer screen digital material materials coating coatings coated index "
+        "indices indexes finish finishes treatment treatments"
     ),
     "channels": _listed(
         "online internet web website websites app phone telephone email mail post posted postal delivery "

@@ -857,6 +857,18 @@ def _weekday(m: re.Match[str], today: date) -> Result:
     return Period(day, day, f"{name.title()} {dates_in_words(day, day)}")
 
 
+@rule(rf"\b(?:on )?(?:a|any|every|each|an average) {WEEKDAY}\b|\b(?:on )?{WEEKDAY}s\b")
+def _any_weekday(m: re.Match[str], today: date) -> Result:
+    """ "On a Saturday", "Saturdays": every such day, which is not one period."""
+    name = m.group(1) or m.group(2)
+    day = _last_weekday(WEEKDAYS[name], today, strictly_before=False)
+    return PeriodProblem(
+        m.group(0),
+        f"I give figures for a period, not for every {name.title()}.",
+        Period(day, day, f"{name.title()} {dates_in_words(day, day)}"),
+    )
+
+
 @rule(
     r"\b(?:on |over |during |at |for |in )?(?:the )?(?P<named>christmas|xmas|boxing day|easter|black friday|summer|autumn|spring|winter) (?P<which>last|this) year\b"
     r"|\b(?:on |over |during |at |for |in )?(?:the |this |last )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer|autumn|spring|winter)\b(?: ((?:19|20)\d{2}))?"

@@ -269,6 +269,10 @@ NUMBER_WORDS = {
 LIMIT = P(
     r"\b(?:top|best|bottom|worst|first|last) (\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twenty)\b|\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty) (?=best|worst|top|bottom|most|least|highest|lowest|biggest|busiest|quietest)"
 )
+BY_SOMETHING = P(
+    r"\b(?:by|per|for each|for every|broken down by|split by|grouped by) (?:the |each |every )?(?!(?:far|now|then|default|chance)\b)([a-z]+)\b"
+)
+WHICH_NUMBER = P(r"\b(?:which|what) (\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty)\b")
 BREAKDOWN = P(r"\bbreak ?downs?\b|\bbroken down\b|\bsplit\b")
 
 # Metrics, in the order they are tried (the first that matches wins).
@@ -296,7 +300,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.AVERAGE_SALE_VALUE,
         P(
-            r"\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b"
+            r"\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b|\b(?:the )?average (?:customer|patient) (?:spend|spent|spends|paid|pays)\b"
         ),
     ),
     (
@@ -313,6 +317,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
             r"\bpatients? (?:(?:did|have|has|had) )?(?:we )?(?:see|seen|saw|examined?|tested|test|in the chair)\b|\bsaw\b.*\bpatients\b|\b(?:eye|sight) (?:tests?|exams?|examinations?)\b|\bpatients seen\b|\bexaminations?\b|\bpatients\b"
         ),
     ),
+    (Metric.UNITS, P(r"\bsales volumes?\b|\bvolume of sales\b|\bunit sales\b|\bunits? sold\b")),
     (
         Metric.SALES,
         P(
@@ -378,7 +383,7 @@ def _vocabulary() -> frozenset[str]:
     patterns += [pattern for pattern, _ in periods.RULES]
     found: set[str] = set(GROUP_WORDS_LIST)
     for pattern in patterns:
-        found.update(re.findall(r"[a-z]{3,}", pattern.pattern))
+        found.update(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", pattern.pattern)))  # not "\\boverdue"
     return frozenset(found)
 
 
@@ -548,7 +553,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames, writte
                     + ("" if parts.period else " And for which period?")
                 )
             return Reading(kind="knowledge")
-        figures_asked = BREAKDOWN.search(text) or P(r"\b(?:numbers|figures|stats|statistics|totals)\b").search(text)
+        figures_asked = BREAKDOWN.search(text) or P(r"\b(?:numbers|figures|stats|statistics|totals?)\b").search(text)
         if figures_asked and LIST_WORDS.search(text):
             raise QuestionBack(
                 "Which figures would you like: revenue, units sold or the number of sales, and for which period?"
@@ -910,6 +915,10 @@ def _groups_after_filters(words: Words, parts: _Parts) -> None:
     if limit := words.take(LIMIT):
         parts.limit = _number(limit.group(1) or limit.group(2))
         words.use(limit.start(), limit.end())
+    elif (counted := WHICH_NUMBER.search(words.text)) and words.rest()[counted.start(1) : counted.end(1)].strip():
+        # "Which five frames sold the most": the number of rows asked for.
+        parts.limit = _number(counted.group(1))
+        words.use(counted.start(1), counted.end(1))
     bottom = RANK_BOTTOM.search(words.text)
     top = RANK_TOP.search(words.text)
     for hint_metric, hint in RANK_METRIC_HINTS:
@@ -1001,6 +1010,16 @@ def _ignorable(word: str, written_names: frozenset[str]) -> bool:
 
 
 def _check_leftovers(words: Words, parts: _Parts, written_names: frozenset[str]) -> None:
+    # "Revenue by lens material", "units by type": a grouping the parser cannot make is asked
+    # back, not answered as one total.
+    unread_group = next(
+        (m for m in BY_SOMETHING.finditer(words.text) if not any(words.used[m.start() : m.end()])), None
+    )
+    if unread_group:
+        raise QuestionBack(
+            f"I can't break figures down by “{unread_group.group(1)}”. I can group them by month, week, day, "
+            "quarter, brand, category, lens type, supplier, product, staff or payment method."
+        )
     for match in SINGLE_EMPHASIS.finditer(words.text):  # the noun itself may be read already
         words.use(match.start(), match.end())
     unread = unread_time_words(words.rest(), [])
