@@ -270,7 +270,7 @@ LIMIT = P(
     r"\b(?:top|best|bottom|worst|first|last) (\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twenty)\b|\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty) (?=best|worst|top|bottom|most|least|highest|lowest|biggest|busiest|quietest)"
 )
 BY_SOMETHING = P(
-    r"\b(?:by|per|for each|for every|broken down by|split by|grouped by) (?:the |each |every )?(?!(?:far|now|then|default|chance)\b)([a-z]+)\b"
+    r"\b(?:by|per|for each|for every|broken down by|split by|grouped by) (?:the |each |every )?(?!(?:far|now|then|default)\b)([a-z]+)\b"
 )
 WHICH_NUMBER = P(r"\b(?:which|what) (\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty)\b")
 BREAKDOWN = P(r"\bbreak ?downs?\b|\bbroken down\b|\bsplit\b")
@@ -321,7 +321,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.SALES,
         P(
-            r"\b(?:people|customers|patients) (?:bought|purchased|buying)\b|\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bsales (?:did|were|have|has)\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
+            r"\b(?:people|customers|patients) (?:bought|purchased|buying)\b|\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
         ),
     ),
     (
