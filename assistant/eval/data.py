@@ -1,6 +1,6 @@
 """Data-question evaluation: the assistant's answers against SQL written by hand for each question.
 
-``data_questions.jsonl`` holds 484 questions written as different staff would ask them (terse,
+``data_questions.jsonl`` holds 672 questions written as different staff would ask them (terse,
 chatty, with typos, British and American wording, filters, rankings, comparisons, and questions
 that must be asked back or refused), over the demo practice built for a fixed day
 (``FIXED_TODAY``, seed 42, ``DEMO``). Each has its own truth: a SQL query over the raw tables
@@ -16,11 +16,13 @@ its first measurement is recorded):
    data (``first_held_out``).
 2. 97 questions written after that: 86/97 exact, no wrong figure, 11 asked back. Their misses
    were fixed; they became tuning data (``second_held_out``).
-3. 100 questions written after that, the ``held_out`` split now: 81/100 exact at the first run,
-   two wrong answers ("Octember" read as October; "what do our staff cost us?" sent to the product
-   cost tool), 15 asked back. The two causes were then fixed in general (a period word is
-   corrected only one letter away; a cost question must name a product), which makes it 82/100
-   with no wrong figure, and makes that figure no longer a clean held-out one.
+3. 100 questions written after that: 81/100 exact at the first run, two wrong answers
+   ("Octember" read as October; "what do our staff cost us?" sent to the product cost tool), 15
+   asked back. Their misses were then fixed, so they are tuning data now (``third_held_out``).
+4. 56 more tuning questions (``fourth_batch``), written to exercise ordinary words the parser
+   must leave out and words, names and brands it must ask back about.
+5. 132 questions written after all the tuning above, the ``held_out`` split now (ids d541-d672),
+   committed before the parser was first run on them; nothing has been tuned on them.
 
 Each answer is one of: exact (the figure equals the truth and the answer quotes it, for the
 period expected; or the question back / refusal that was expected), asked back, can't (an honest

@@ -24,7 +24,7 @@ def test_the_evaluation_has_at_least_250_questions_each_with_its_own_sql():
     answered = [item for item in items if item["expect"] in ("figure", "rows", "top", "bottom", "list")]
     assert all(item.get("sql", "").upper().startswith("SELECT") for item in answered)
     # Different phrasings of one question share a truth; most questions have their own.
-    assert len({item["sql"] for item in answered}) > 0.8 * len(answered)
+    assert len({item["sql"] for item in answered}) > 0.75 * len(answered)
     for kind in ("clarify", "refuse", "cannot"):
         assert sum(item["expect"] == kind for item in items) >= 5
 
@@ -38,8 +38,12 @@ def test_the_splits_are_the_recorded_ones():
         assert bool(item.get("first_held_out")) == (digest % 10 < 3), item["id"]
     second = items[287:384]
     assert all(item["split"] == "tune" and item.get("second_held_out") for item in second)
-    held_out = items[384:]
-    assert len(held_out) == 100 and all(item["split"] == "held_out" for item in held_out)
+    third = items[384:484]
+    assert all(item["split"] == "tune" and item.get("third_held_out") for item in third)
+    fourth = items[484:540]
+    assert all(item["split"] == "tune" and item.get("fourth_batch") for item in fourth)
+    held_out = items[540:]
+    assert len(held_out) == 132 and all(item["split"] == "held_out" for item in held_out)
 
 
 @pytest.mark.parametrize("split", ["held_out", "tune"])
