@@ -22,7 +22,10 @@ its first measurement is recorded):
 4. 56 more tuning questions (``fourth_batch``), written to exercise ordinary words the parser
    must leave out and words, names and brands it must ask back about.
 5. 132 questions written after all the tuning above, the ``held_out`` split now (ids d541-d672),
-   committed before the parser was first run on them; nothing has been tuned on them.
+   committed before the parser was first run on them. First run: 124/132 exact (93.9%), one
+   wrong figure ("between 20 May and 2 May" read as 20 May 2025 - 2 May 2026), 5 asked back
+   ("waiting on a remake", "recalls do we have due", "overdue recalls have we got", "spend per
+   customer", "qtr"), 2 sent to the knowledge base ("How's trade been lately?", "top brands").
 
 Each answer is one of: exact (the figure equals the truth and the answer quotes it, for the
 period expected; or the question back / refusal that was expected), asked back, can't (an honest
