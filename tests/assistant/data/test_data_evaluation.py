@@ -42,8 +42,10 @@ def test_the_splits_are_the_recorded_ones():
     assert all(item["split"] == "tune" and item.get("third_held_out") for item in third)
     fourth = items[484:540]
     assert all(item["split"] == "tune" and item.get("fourth_batch") for item in fourth)
-    held_out = items[540:]
-    assert len(held_out) == 132 and all(item["split"] == "held_out" for item in held_out)
+    fifth = items[540:672]
+    assert all(item["split"] == "tune" and item.get("fifth_held_out") for item in fifth)
+    held_out = items[672:]
+    assert len(held_out) == 122 and all(item["split"] == "held_out" for item in held_out)
 
 
 @pytest.mark.parametrize("split", ["held_out", "tune"])
