@@ -717,6 +717,8 @@ ABBREVIATIONS = {
     "yrs": "years",
     "wk": "week",
     "wks": "weeks",
+    "qtr": "quarter",
+    "qtrs": "quarters",
     "thsi": "this",
     "teh": "the",
     "yday": "yesterday",

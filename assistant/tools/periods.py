@@ -404,7 +404,11 @@ def _date_range(first: str, second: str, phrase: str, today: date) -> Result:
     if isinstance(start_day, PeriodProblem):
         return start_day
     if not year_in_first and start_day > end_day:
-        start_day = start_day.replace(year=start_day.year - 1) if start_day.year >= end_day.year else start_day
+        wrapped = start_day.replace(year=start_day.year - 1) if start_day.year >= end_day.year else start_day
+        # "20 December to 5 January" crosses the new year; "20 May to 2 May" is written backwards
+        # (read as crossing a year it would be a figure for eleven months nobody asked about).
+        if start_day.month != end_day.month and (end_day - wrapped).days <= 183:
+            start_day = wrapped
     return _range(start_day, end_day, phrase)
 
 

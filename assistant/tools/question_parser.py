@@ -161,7 +161,10 @@ KNOWLEDGE_CUE = P(
     r"^\s*(?:what (?:is|are|does)|whats? (?:a|an)|how (?:do|does|often|long|should|can)|why|should|can i|is it|is there|are there|explain|define|tell me about|what causes|when should)\b"
 )
 VAGUE = P(
-    r"\bhow (?:are|were|did|have) (?:we|things|sales|(?:the |our )?(?:store|shop|practice|business)) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
+    r"\bhow (?:are|were|did|have) (?:we|things|sales|(?:the |our )?(?:store|shop|practice|business)) (?:doing|do|done|going|been)\b|\bhow(?: is| was| has)? (?:business|trade)\b|\bperformance\b"
+)
+TOP_OF_RECORDS = P(
+    r"\b(?:top|bottom)(?: \d{1,2}| ten| five| three)? (?:brands?|suppliers?|products?|skus?|sellers?|categories|staff|months?|weeks?|days?)\b"
 )
 DATA_CUE = P(
     r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|inventory|practice|shop|store|shifted|"
@@ -275,6 +278,11 @@ BY_SOMETHING = P(
 WHICH_NUMBER = P(r"\b(?:which|what) (\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty)\b")
 BREAKDOWN = P(r"\bbreak ?downs?\b|\bbroken down\b|\bsplit\b")
 
+# Stock named outright; "have we got", "do we have" and "left" count as stock only outside a
+# lab-job or recall question.
+STOCK_NAMED = P(
+    r"\bin stock\b|\bon hand\b|\binventory\b|\bstock on hand\b|\bstock levels?\b|\bstock count\b|\bhold the most stock\b|\bhold(?: the)? (?:most|least)\b|\bstock(?:ed)?\b(?! value)"
+)
 # Metrics, in the order they are tried (the first that matches wins).
 METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
@@ -300,7 +308,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.AVERAGE_SALE_VALUE,
         P(
-            r"\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b|\b(?:the )?average (?:customer|patient) (?:spend|spent|spends|paid|pays)\b"
+            r"\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b|\b(?:the )?average (?:customer|patient) (?:spend|spent|spends|paid|pays)\b"
         ),
     ),
     (
@@ -547,7 +555,8 @@ def _read(words: Words, question: str, today: date, names: PracticeNames, writte
                 "Which figure would you like: revenue, units sold or the number of sales (and for which period)?"
             )
         if parts.group_by is not None or parts.rank is not None:
-            if data_cue or parts.period:
+            # "top brands" ranks the practice's own records ("the best brand for dry eyes" asks advice).
+            if data_cue or parts.period or TOP_OF_RECORDS.search(text):
                 raise QuestionBack(
                     "Ranked by what: revenue, units sold or the number of sales?"
                     + ("" if parts.period else " And for which period?")
@@ -954,6 +963,9 @@ def _metric(words: Words, parts: _Parts) -> None:
             continue
         if metric == Metric.STOCK_ON_HAND and LOW_STOCK.search(words.text):
             continue
+        if metric == Metric.STOCK_ON_HAND and (RECALL_CONTEXT.search(words.text) or LAB_CONTEXT.search(words.text)):
+            # "how many recalls do we have due", "jobs have we got at the lab": having, not stock.
+            pattern = STOCK_NAMED
         match = pattern.search(words.rest())
         if match:
             explicit = metric
@@ -979,7 +991,7 @@ def _metric(words: Words, parts: _Parts) -> None:
     if parts.metric in (Metric.RECALLS_DUE, Metric.RECALLS_OVERDUE):
         words.take_all(P(r"\brecalls?\b|\bdue\b|\boverdue\b|\bpatients?\b"))
     if parts.metric == Metric.LAB_JOBS:
-        words.take_all(P(r"\blab\b|\bjobs?\b|\bglazing\b"))
+        words.take_all(P(r"\blab\b|\bjobs?\b|\bglazing\b|\bwaiting (?:on|for)\b"))
     if parts.metric is None and parts.filters and HOW_MANY.search(words.text):
         parts.metric = Metric.UNITS
     if parts.metric in COST_METRICS:
