@@ -20,7 +20,12 @@ from practice.models import Category, Coating, LabJobStatus, LensMaterial, LensT
 # Extra phrasings per choice value (regular expressions over normalised text).
 CATEGORY_SYNONYMS: dict[str, list[str]] = {
     Category.FRAME: [r"frames?", r"eyeglass frames?", r"spectacle frames?"],
-    Category.SPECTACLE_LENS: [r"spectacle lens(?:es)?", r"specs? lens(?:es)?", r"glasses lens(?:es)?", r"lens(?:es)?"],
+    Category.SPECTACLE_LENS: [
+        r"spectacle lens(?:es)?",
+        r"specs? lens(?:es)?",
+        r"(?:eye)?glass(?:es)? lens(?:es)?",
+        r"lens(?:es)?",
+    ],
     Category.CONTACT_LENS: [
         r"contact lens(?:es)?",
         r"contacts",
@@ -1124,6 +1129,10 @@ def practice_names() -> PracticeNames:
         core = [w for w in _phrase(supplier).split() if w not in GENERIC_NAME_WORDS]
         if core and fold(" ".join(core)) not in names.brands:
             names.suppliers.setdefault(fold(" ".join(core)), supplier)
+        # "Carl Zeiss Vision": the name without its trailing "UK" (a generic word inside it stays).
+        short = re.sub(r"(?: uk| ltd| limited)+$", "", _phrase(supplier))
+        if short and fold(short) not in names.brands:
+            names.suppliers.setdefault(fold(short), supplier)
     brand_tokens = {w for phrase in names.brand_phrases for w in phrase.split()}
     for _, _, model, sku, _ in products:
         names.skus.add(sku.lower())

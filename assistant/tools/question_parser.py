@@ -174,7 +174,7 @@ SKU = re.compile(r"\b(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]{1,10}(?:-[a-z0-
 
 # Tools that list rows rather than count them.
 LOW_STOCK = P(
-    r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bstock (?:is )?low\b|\bbelow (?:their |the )?reorder\b"
+    r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bneeds? (?:re-?ordering|to be re-?ordered|ordering)\b|\bstock (?:is )?low\b|\bbelow (?:their |the )?reorder\b"
 )
 LIST_WORDS = P(r"^\s*(?:which|what|list|show|who|give me|tell me)\b|\bwho (?:is|are)\b|\blist\b")
 HOW_MANY = P(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow much\b|\btotal\b")
@@ -201,7 +201,7 @@ YEAR_ON_YEAR = P(
 )
 CHANGE_WORDS = P(r"\b(?:change|changes|difference|growth|increase|decrease|drop|rise|trend|better|worse|doing)\b")
 PERIOD_BEFORE = P(
-    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+ (?:days|weeks|months)|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|(?:the )?(?:\d+|thirty|sixty|ninety|seven|twelve) (?:days|weeks|months) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
+    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+(?: (?:days|weeks|months))?|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|(?:the )?(?:\d+|thirty|sixty|ninety|seven|twelve) (?:days|weeks|months) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
 )
 
 # Groupings.

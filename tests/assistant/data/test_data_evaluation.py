@@ -44,8 +44,10 @@ def test_the_splits_are_the_recorded_ones():
     assert all(item["split"] == "tune" and item.get("fourth_batch") for item in fourth)
     fifth = items[540:672]
     assert all(item["split"] == "tune" and item.get("fifth_held_out") for item in fifth)
-    held_out = items[672:]
-    assert len(held_out) == 122 and all(item["split"] == "held_out" for item in held_out)
+    sixth = items[672:794]
+    assert all(item["split"] == "tune" and item.get("sixth_held_out") for item in sixth)
+    held_out = items[794:]
+    assert all(item["split"] == "held_out" for item in held_out)
 
 
 @pytest.mark.parametrize("split", ["held_out", "tune"])
