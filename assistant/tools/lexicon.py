@@ -727,6 +727,8 @@ ABBREVIATIONS = {
     "thsi": "this",
     "teh": "the",
     "yday": "yesterday",
+    "ystrday": "yesterday",
+    "yest": "yesterday",
     "tmrw": "tomorrow",
     "rev": "revenue",
     "qty": "units",
