@@ -1,6 +1,6 @@
 """Data-question evaluation: the assistant's answers against SQL written by hand for each question.
 
-``data_questions.jsonl`` holds 794 questions written as different staff would ask them (terse,
+``data_questions.jsonl`` holds 925 questions written as different staff would ask them (terse,
 chatty, with typos, British and American wording, filters, rankings, comparisons, and questions
 that must be asked back or refused), over the demo practice built for a fixed day
 (``FIXED_TODAY``, seed 42, ``DEMO``). Each has its own truth: a SQL query over the raw tables
@@ -36,6 +36,8 @@ its first measurement is recorded):
    overdue recalls and a 31st day. Both truths were corrected (noted on each), so 117/122 (95.9%)
    with no wrong figure on the corrected truth; the misses were then fixed and the split became
    tuning data (``sixth_held_out``).
+7. 131 questions written after that (ids d795-d925), the ``held_out`` split now, committed
+   before the parser was first run on them; nothing has been tuned on them.
 
 Each answer is one of: exact (the figure equals the truth and the answer quotes it, for the
 period expected; or the question back / refusal that was expected), asked back, can't (an honest
