@@ -24,7 +24,7 @@ def test_the_evaluation_has_at_least_250_questions_each_with_its_own_sql():
     answered = [item for item in items if item["expect"] in ("figure", "rows", "top", "bottom", "list")]
     assert all(item.get("sql", "").upper().startswith("SELECT") for item in answered)
     # Different phrasings of one question share a truth; most questions have their own.
-    assert len({item["sql"] for item in answered}) > 0.75 * len(answered)
+    assert len({item["sql"] for item in answered}) > 0.7 * len(answered)
     for kind in ("clarify", "refuse", "cannot"):
         assert sum(item["expect"] == kind for item in items) >= 5
 
