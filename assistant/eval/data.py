@@ -37,7 +37,9 @@ its first measurement is recorded):
    with no wrong figure on the corrected truth; the misses were then fixed and the split became
    tuning data (``sixth_held_out``).
 7. 131 questions written after that (ids d795-d925), the ``held_out`` split now, committed
-   before the parser was first run on them; nothing has been tuned on them.
+   before the parser was first run on them; nothing has been tuned on them. First run: 127/131
+   exact (96.9%), no wrong figure; 2 asked back ("Saturday 14 November", "NHS voucher revenue")
+   and 2 sent to the knowledge base ("Units in Q7", "What's our customer satisfaction score?").
 
 Each answer is one of: exact (the figure equals the truth and the answer quotes it, for the
 period expected; or the question back / refusal that was expected), asked back, can't (an honest
