@@ -75,7 +75,9 @@ def test_feedback_review_hides_a_margin_answer_from_an_ml_admin_and_refuses_to_t
     margin = answered["What margin did we make on frames last month?"]
     revenue = answered["What did we take last month?"]
     for reply in (margin, revenue):
-        AssistantFeedback.objects.create(message=reply, user=demo["manager"], rating=-1, corrected_answer="See the till.")
+        AssistantFeedback.objects.create(
+            message=reply, user=demo["manager"], rating=-1, corrected_answer="See the till."
+        )
     client = Client()
     client.force_login(mladmin)
     listing = client.get("/admin/assistant/assistantfeedback/").content.decode()
