@@ -32,7 +32,7 @@ its first measurement is recorded):
    30", "eyeglass lenses", "ystrday"), one sent to the knowledge base ("Which accessories need
    reordering?") and 2 judged wrong that were errors of the truth, not of the answer: "What were
    sales like last month?" had been labelled a question back and was answered with October's
-   true revenue, units and sales; "Recalls due in the next 30 days?" had a truth that counted
+   revenue, units and number of sales (revenue and sales equal to their truths); "Recalls due in the next 30 days?" had a truth that counted
    overdue recalls and a 31st day. Both truths were corrected (noted on each), so 117/122 (95.9%)
    with no wrong figure on the corrected truth; the misses were then fixed and the split became
    tuning data (``sixth_held_out``).
