@@ -9,6 +9,7 @@ of its phrasings, so a value added to the choices is understood by its label at 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,7 +20,12 @@ from practice.models import Category, Coating, LabJobStatus, LensMaterial, LensT
 # Extra phrasings per choice value (regular expressions over normalised text).
 CATEGORY_SYNONYMS: dict[str, list[str]] = {
     Category.FRAME: [r"frames?", r"eyeglass frames?", r"spectacle frames?"],
-    Category.SPECTACLE_LENS: [r"spectacle lens(?:es)?", r"specs? lens(?:es)?", r"glasses lens(?:es)?", r"lens(?:es)?"],
+    Category.SPECTACLE_LENS: [
+        r"spectacle lens(?:es)?",
+        r"specs? lens(?:es)?",
+        r"(?:eye)?glass(?:es)? lens(?:es)?",
+        r"lens(?:es)?",
+    ],
     Category.CONTACT_LENS: [
         r"contact lens(?:es)?",
         r"contacts",
@@ -472,6 +478,9 @@ CONVERSATION = frozenset(
         "what's",
         "who's",
         "how's",
+        "how'd",
+        "what'd",
+        "y'all",
         "let's",
         "mate",
         "guys",
@@ -637,6 +646,8 @@ CONVERSATION = frozenset(
         "sum",
         "amount",
         "count",
+        "counts",
+        "tallies",
         "rundown",
         "run-down",
         "lowdown",
@@ -711,9 +722,13 @@ ABBREVIATIONS = {
     "yrs": "years",
     "wk": "week",
     "wks": "weeks",
+    "qtr": "quarter",
+    "qtrs": "quarters",
     "thsi": "this",
     "teh": "the",
     "yday": "yesterday",
+    "ystrday": "yesterday",
+    "yest": "yesterday",
     "tmrw": "tomorrow",
     "rev": "revenue",
     "qty": "units",
@@ -729,6 +744,8 @@ ABBREVIATIONS = {
     "wek": "week",
     "frm": "from",
     "mont": "month",
+    "val": "value",
+    "vals": "values",
 }
 # What typos are corrected towards (with the practice's own names added at run time).
 CORRECTABLE = frozenset(
@@ -808,6 +825,16 @@ CORRECTABLE = frozenset(
         "collection",
         "collected",
         "remake",
+        "many",
+        "much",
+        "how",
+        "what",
+        "which",
+        "value",
+        "brand",
+        "brands",
+        "supplier",
+        "suppliers",
     ]
 )
 
@@ -818,18 +845,21 @@ def fold(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.replace("&", "and").replace("+", "and"))
 
 
-def correct_typos(words: list[str], known: frozenset[str], targets: frozenset[str]) -> list[str]:
+def correct_typos(
+    words: list[str], known: frozenset[str], targets: frozenset[str], *, names: frozenset[str] = frozenset()
+) -> list[str]:
     """Each unknown word of three letters or more replaced by the target it is closest to (difflib
-    ratio ≥ 0.8, 0.85 for three letters, same first letter), or left as it is."""
+    ratio ≥ 0.8, 0.85 for three letters, same first letter), or left as it is. A brand's name
+    (`names`) is corrected only from one slip away ("oakely"), since another brand may be close."""
     corrected = []
     for word in words:
         if word in ABBREVIATIONS:
             corrected.append(ABBREVIATIONS[word])
             continue
-        if len(word) < 3 or not word.isalpha() or word in known or word in targets:
+        if len(word) < 3 or not word.isalpha() or word in known or word in targets or word in names:
             corrected.append(word)
             continue
-        swapped = _transposed(word, targets)
+        swapped = _transposed(word, targets | names)
         if swapped:
             corrected.append(swapped)
             continue
@@ -838,6 +868,9 @@ def correct_typos(words: list[str], known: frozenset[str], targets: frozenset[st
         close = [c for c in difflib.get_close_matches(word, targets, n=3, cutoff=cutoff) if c[0] == word[0]]
         # A period word changes the figure: only one letter away ("octobr"), never a made-up month ("Octember").
         close = [c for c in close if c not in PERIOD_WORDS or _one_edit(word, c)]
+        if not close and len(word) >= 5:
+            close = [c for c in names if c[0] == word[0] and _one_edit(word, c)]
+            close = close if len(close) == 1 else []
         corrected.append(close[0] if close else word)
     return corrected
 
@@ -1029,6 +1062,8 @@ GENERIC_NAME_WORDS = frozenset(
         "light",
         "best",
         "most",
+        "prescription",
+        "prescriptions",
     ]
 )
 
@@ -1096,6 +1131,10 @@ def practice_names() -> PracticeNames:
         core = [w for w in _phrase(supplier).split() if w not in GENERIC_NAME_WORDS]
         if core and fold(" ".join(core)) not in names.brands:
             names.suppliers.setdefault(fold(" ".join(core)), supplier)
+        # "Carl Zeiss Vision": the name without its trailing "UK" (a generic word inside it stays).
+        short = re.sub(r"(?: uk| ltd| limited)+$", "", _phrase(supplier))
+        if short and fold(short) not in names.brands:
+            names.suppliers.setdefault(fold(short), supplier)
     brand_tokens = {w for phrase in names.brand_phrases for w in phrase.split()}
     for _, _, model, sku, _ in products:
         names.skus.add(sku.lower())
@@ -1118,3 +1157,143 @@ def practice_names() -> PracticeNames:
             names.staff[_phrase(full)] = username
             names.staff_phrases.append(_phrase(full))
     return names
+
+
+# --- ordinary English ----------------------------------------------------------------------------------
+
+
+def _listed(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# How common a word must be to count as ordinary English (wordfreq's Zipf scale: 3.5 is about
+# three uses in a million words). Rarer words are mostly names, brands and jargon, asked back.
+ORDINARY_ZIPF = 3.5
+# Ordinary words that change what is asked, so that leaving them out would answer another
+# question with a figure that looks right: asked back unless a rule of the parser reads them.
+MEANINGFUL_WORDS: dict[str, frozenset[str]] = {
+    "logic": _listed(
+        "not no never nor neither none nothing except excluding exclude excluded without apart other others else "
+        "besides minus instead rather unless non only alone exclusively solely"
+    ),
+    "arithmetic": _listed(
+        "per percent percentage percentages proportion proportions share ratio ratios rate rates fraction half halves "
+        "double twice triple quarter mean median mode max maximum min minimum cumulative running net gross "
+        "difference differences growth average averages each individual individually separate separately "
+        "multiplied divided split estimate estimated projected target targets budget budgeted goal"
+    ),
+    "amounts": _listed(
+        "above below under over beyond exceeding exceed exceeded least most cheap cheaper cheapest expensive pricey "
+        "pricier priciest costly premium luxury price priced prices pricing discount discounts discounted offer "
+        "offers promotion promotions promo deal deals free complimentary reduced clearance coupon coupons loyalty "
+        "bundle bundles package packages dollars dollar euros euro bucks cents grand thousand thousands million "
+        "hundred hundreds dozen tax vat duty excl incl inc ex"
+    ),
+    "people": _listed(
+        "kids kid children child childrens junior juniors teen teens teenager teenagers student students adult "
+        "adults men mens man woman women womens ladies lady gents gentlemen male males female females boy boys "
+        "girl girls baby babies senior seniors elderly older younger old young family families couple couples new "
+        "existing returning repeat regular regulars loyal private insured insurance corporate trade employee "
+        "employees customer customers client clients patient member members public locals local tourists"
+    ),
+    "products": _listed(
+        "sun sunglasses shades goggles readers reading safety sport sports swimming swim ski driving rimless "
+        "titanium metal plastic acetate wood wooden gold silver black brown red green pink purple white grey gray "
+        "yellow orange colour color colours colors coloured colored tinted tint tints polarised polarized mirrored "
+        "designer branded generic toric multifocal multifocals daily dailies monthly monthlies fortnightly "
+        "disposable disposables extended spherical astigmatism myopia large small medium big tiny round square "
+        "oval aviator aviators frameless hearing aid aids repair repairs adjustment adjustments service services "
+        "fitting fittings second spare backup replacement replacements kids' men's women's size sizes fashion "
+        "luxury budget value model models shape shapes "
+        "prescription prescriptions plano computer screen digital material materials coating coatings coated index "
+        "indices indexes finish finishes treatment treatments"
+    ),
+    "channels": _listed(
+        "online internet web website websites app phone telephone email mail post posted postal delivery "
+        "delivered deliveries home domiciliary visit visits visited town city county country abroad overseas "
+        "international london national nationwide region regional chain group"
+    ),
+    "what happened": _listed(
+        "buy bought buying purchase purchased purchases purchasing receive received receiving arrived arrive "
+        "returned return returning exchange exchanged exchanges warranty warranties refunded cancelled canceled "
+        "pending unpaid outstanding owed owing owe debt deposit deposits balance balances invoice invoiced invoices "
+        "damaged broken lost stolen missing shrinkage wasted waste wastage scrapped expired expiring written write "
+        "off reserved reservation ordered booked"
+    ),
+    "time": _listed(
+        "hour hours hourly minute minutes time times timing long longest longer short shortest duration wait "
+        "waiting waited turnaround fast faster fastest slow slower quick quicker late later early earlier first "
+        "second third fourth fifth next previous recent newest oldest latest opening closing open closed night "
+        "nights mid middle midway lunchtime lunch weekend weekends weekday weekdays daytime bank holiday holidays season seasons "
+        "period periods"
+    ),
+}
+DENIED_ORDINARY = frozenset().union(*MEANINGFUL_WORDS.values())
+# Brands of eyewear, lenses and fashion, and other opticians, whose names are also ordinary
+# words ("Police", "Guess", "Coach"): asked back when they are not in the practice's catalogue.
+KNOWN_BRAND_WORDS = _listed(
+    "gucci prada chanel dior versace armani emporio burberry dolce gabbana fendi tiffany kors michael coach guess "
+    "police boss hugo ford tom ted baker superdry jaguar mercedes porsche bmw ferrari carrera persol oliver peoples "
+    "lindberg silhouette oakley rayban ray ban maui jim costa bolle nike adidas puma reebok lacoste tommy hilfiger "
+    "calvin klein dkny moschino swarovski cartier bvlgari chloe celine balenciaga givenchy saint laurent ysl "
+    "montblanc polaroid vogue kate spade jimmy choo marc jacobs fossil levis diesel hackett barbour joules radley "
+    "zeiss hoya essilor varilux nikon rodenstock shamir kodak seiko crizal transitions acuvue biofinity dailies "
+    "optix proclear clariti focus soflens purevision myday bausch lomb alcon coopervision johnson specsavers boots "
+    "vision express asda tesco costco leightons scrivens sainsbury sainsburys amazon ebay apple google"
+)
+
+
+@functools.cache
+def ordinary_words() -> frozenset[str]:
+    """Common English words (wordfreq's English list at ``ORDINARY_ZIPF`` or above, letters only)
+    that carry no figure, filter or period a question could turn on: words such as "put",
+    "through", "shelf" or "sitting", which are left out of a question rather than asked back.
+    Words that change what is asked, brands, and people's first names are not among them."""
+    import wordfreq
+
+    floor = 10 ** (ORDINARY_ZIPF - 9)  # wordfreq's frequencies are per word; Zipf is log10 per billion
+    common = {
+        word
+        for word, frequency in wordfreq.get_frequency_dict("en").items()
+        if frequency >= floor and word.isascii() and word.isalpha()
+    }
+    return frozenset(common - DENIED_ORDINARY - KNOWN_BRAND_WORDS - first_names())
+
+
+# First names that are also everyday words, so common that a question uses them as words.
+_ORDINARY_NAMES = _listed(
+    "in my an so will see may many love man long hope young guy else soon major art son chance song star king "
+    "bill page numbers sun lady brain spring rich carry queen royal rose faith van forest moon loan era grant "
+    "golden max tiny desire don hang bell grace joy marine junior le roman temple charity angel mac chase kit "
+    "diamond marry buddy crystal honey hunter ward glory liberty precious foster manual eve ok ma un ha pa na "
+    "mi del sterling august"
+)
+
+
+@functools.cache
+def first_names() -> frozenset[str]:
+    """People's first names (the US census lists shipped by the ``names`` package), less the
+    everyday words among them: a name the staff list does not hold is asked back, never left out."""
+    from importlib.resources import files
+
+    found: set[str] = set()
+    for listing in ("dist.male.first", "dist.female.first"):
+        text = files("names").joinpath(listing).read_text()
+        found.update(line.split()[0].lower() for line in text.splitlines() if line.strip())
+    return frozenset(found - _ORDINARY_NAMES)
+
+
+def written_as_names(question: str) -> frozenset[str]:
+    """Words the question writes with a capital inside a sentence ("how many Gucci frames"): names,
+    whatever their ordinary meaning. Nothing when most words are capitalised (a shouted or
+    title-case question says nothing by its capitals)."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", question)
+    capitalised = [word for word in words if word[0].isupper()]
+    if len(words) < 2 or len(capitalised) * 2 > len(words):
+        return frozenset()
+    found = set()
+    for match in re.finditer(r"(?<![.?!:;])\s+([A-Z][A-Za-z'-]*)", question):
+        word = match.group(1)
+        if word != "I" and not word.startswith(("I'",)):
+            found.add(word.lower().replace("'", ""))
+    return frozenset(found)

@@ -404,7 +404,11 @@ def _date_range(first: str, second: str, phrase: str, today: date) -> Result:
     if isinstance(start_day, PeriodProblem):
         return start_day
     if not year_in_first and start_day > end_day:
-        start_day = start_day.replace(year=start_day.year - 1) if start_day.year >= end_day.year else start_day
+        wrapped = start_day.replace(year=start_day.year - 1) if start_day.year >= end_day.year else start_day
+        # "20 December to 5 January" crosses the new year; "20 May to 2 May" is written backwards
+        # (read as crossing a year it would be a figure for eleven months nobody asked about).
+        if start_day.month != end_day.month and (end_day - wrapped).days <= 183:
+            start_day = wrapped
     return _range(start_day, end_day, phrase)
 
 
@@ -477,6 +481,12 @@ def _between_months(m: re.Match[str], today: date) -> Result:
 
 @rule(rf"\b(?P<a>{MONTH_NOT_MAY}(?: {YEAR})?) (?:to|until|till|through|thru|-) (?P<b>{MONTH_YEAR})\b")
 def _months_to(m: re.Match[str], today: date) -> Result:
+    return _month_range(m.group("a"), m.group("b"), m.group(0), today)
+
+
+@rule(rf"\b(?P<a>{MONTH}(?: {YEAR})?)[-–](?P<b>{MONTH_YEAR})\b")
+def _months_dash(m: re.Match[str], today: date) -> Result:
+    """ "jul-sep", "Jan–Mar 2026": a range of months written with a dash."""
     return _month_range(m.group("a"), m.group("b"), m.group(0), today)
 
 
@@ -563,6 +573,21 @@ def _last_month(m: re.Match[str], today: date) -> Result:
     return Period(end.replace(day=1), end, "last month")
 
 
+@rule(r"\b(?:the )?(week|month|quarter|year) just gone\b")
+def _unit_just_gone(m: re.Match[str], today: date) -> Result:
+    """ "The month just gone": the last whole calendar unit before this one."""
+    unit = m.group(1)
+    if unit == "week":
+        start = week_start(today) - timedelta(days=7)
+        return Period(start, start + timedelta(days=6), "last week")
+    if unit == "month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return Period(end.replace(day=1), end, "last month")
+    if unit == "quarter":
+        return _last_quarter(m, today)
+    return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
+
+
 @rule(r"\b(?:the )?month before last\b")
 def _month_before_last(m: re.Match[str], today: date) -> Result:
     start = add_months(today.replace(day=1), -2)
@@ -630,7 +655,7 @@ def _past_week(m: re.Match[str], today: date) -> Result:
     return Period(today - timedelta(days=6), today, "the last 7 days")
 
 
-@rule(r"\bthe past (month|year|fortnight|quarter)\b|\bthe last (fortnight)\b")
+@rule(r"\bthe past (month|year|fortnight|quarter)\b|\b(?:the last|(?:the )?past) (fortnight)\b")
 def _past_unit(m: re.Match[str], today: date) -> Result:
     return _rolling(1, m.group(1) or m.group(2), today, m.group(0))
 
@@ -836,6 +861,18 @@ def _weekday(m: re.Match[str], today: date) -> Result:
     return Period(day, day, f"{name.title()} {dates_in_words(day, day)}")
 
 
+@rule(rf"\b(?:on )?(?:a|any|every|each|an average) {WEEKDAY}\b|\b(?:on )?{WEEKDAY}s\b")
+def _any_weekday(m: re.Match[str], today: date) -> Result:
+    """ "On a Saturday", "Saturdays": every such day, which is not one period."""
+    name = m.group(1) or m.group(2)
+    day = _last_weekday(WEEKDAYS[name], today, strictly_before=False)
+    return PeriodProblem(
+        m.group(0),
+        f"I give figures for a period, not for every {name.title()}.",
+        Period(day, day, f"{name.title()} {dates_in_words(day, day)}"),
+    )
+
+
 @rule(
     r"\b(?:on |over |during |at |for |in )?(?:the )?(?P<named>christmas|xmas|boxing day|easter|black friday|summer|autumn|spring|winter) (?P<which>last|this) year\b"
     r"|\b(?:on |over |during |at |for |in )?(?:the |this |last )?(christmas eve|christmas day|christmas|xmas|boxing day|new year's eve|new years eve|new year's day|new years day|easter weekend|easter|black friday|the summer holidays|summer|autumn|spring|winter)\b(?: ((?:19|20)\d{2}))?"
@@ -986,7 +1023,7 @@ def _year(m: re.Match[str], today: date) -> Result:
 
 # Words that show a period was meant even when no rule read it.
 TIME_WORDS = re.compile(
-    r"\b(?:days?|weeks?|fortnights?|months?|quarters?|years?|yrs?|weekends?|ago|since|until|till|"
+    r"\b(?:days?|weeks?|fortnights?|months?|quarters?|years?|yrs?|weekends?|ago|since|until|(?<!the )till|"
     r"between|season|term|half|fy|financial|fiscal|yesterday|tomorrow|tonight|morning|afternoon|evening|"
     r"christmas|easter|summer|winter|spring|autumn|holidays?|q[1-4]|h[12]|" + MONTH_NOT_MAY[1:-1] + r"|"
     r"(?:19|20)\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}(?:st|nd|rd|th))\b"

@@ -125,7 +125,9 @@ NOT_RECORDED = [
     ),
     (P(r"\bappointments?\b|\bbookings?\b|\bno-?shows?\b"), "the practice's records don't hold appointments"),
     (
-        P(r"\bwages?\b|\bsalar(?:y|ies)\b|\brent\b|\bexpenses?\b|\boverheads?\b|\bnet profit\b"),
+        P(
+            r"\bwages?\b|\bsalar(?:y|ies)\b|\bstaff(?:ing)? costs?\b|\bstaff\b.*\bcost us\b|\bcost of (?:the |our )?staff\b|\brent\b|\bexpenses?\b|\boverheads?\b|\bnet profit\b"
+        ),
         "I only know the products' cost prices, not the practice's other costs",
     ),
     (
@@ -159,7 +161,10 @@ KNOWLEDGE_CUE = P(
     r"^\s*(?:what (?:is|are|does)|whats? (?:a|an)|how (?:do|does|often|long|should|can)|why|should|can i|is it|is there|are there|explain|define|tell me about|what causes|when should)\b"
 )
 VAGUE = P(
-    r"\bhow (?:are|were|did|have) (?:we|things|sales) (?:doing|do|done|going|been)\b|\bhow(?:'s| is| was) business\b|\bperformance\b"
+    r"\bhow (?:are|were|did|have) (?:we|things|sales|(?:the |our )?(?:store|shop|practice|business)) (?:doing|do|done|going|been)\b|\bhow(?: is| was| has)? (?:business|trade)\b|\bperformance\b"
+)
+TOP_OF_RECORDS = P(
+    r"\b(?:top|bottom)(?: \d{1,2}| ten| five| three)? (?:brands?|suppliers?|products?|skus?|sellers?|categories|staff|months?|weeks?|days?)\b"
 )
 DATA_CUE = P(
     r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|inventory|practice|shop|store|shifted|"
@@ -169,7 +174,7 @@ SKU = re.compile(r"\b(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]{1,10}(?:-[a-z0-
 
 # Tools that list rows rather than count them.
 LOW_STOCK = P(
-    r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bstock (?:is )?low\b|\bbelow (?:their |the )?reorder\b"
+    r"\blow (?:on )?stock\b|\blow-stock\b|\brunning (?:low|out)\b|\bout of stock\b|\bre-?order\b|\brestock\b|\bneed to order\b|\bneeds? (?:re-?ordering|to be re-?ordered|ordering)\b|\bstock (?:is )?low\b|\bbelow (?:their |the )?reorder\b"
 )
 LIST_WORDS = P(r"^\s*(?:which|what|list|show|who|give me|tell me)\b|\bwho (?:is|are)\b|\blist\b")
 HOW_MANY = P(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow much\b|\btotal\b")
@@ -196,7 +201,7 @@ YEAR_ON_YEAR = P(
 )
 CHANGE_WORDS = P(r"\b(?:change|changes|difference|growth|increase|decrease|drop|rise|trend|better|worse|doing)\b")
 PERIOD_BEFORE = P(
-    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+ (?:days|weeks|months)|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
+    r"\b(?:(?:the )?(?:previous|prior|preceding) (?:period|month|week|quarter|year|fortnight|\d+(?: (?:days|weeks|months))?|(?:thirty|sixty|ninety|seven|twelve) (?:days|weeks|months))|(?:the )?(?:month|week|quarter|year|period|day|fortnight) before|(?:the )?(?:\d+|thirty|sixty|ninety|seven|twelve) (?:days|weeks|months) before|month[- ]on[- ]month|week[- ]on[- ]week|mom)\b"
 )
 
 # Groupings.
@@ -204,11 +209,11 @@ GROUP_NOUNS: list[tuple[GroupBy, str]] = [
     (GroupBy.LENS_TYPE, r"lens types?|types? of lens(?:es)?"),
     (
         GroupBy.PAYMENT_METHOD,
-        r"payment (?:methods?|types?)|methods? of payment|ways? of paying|how (?:people|customers|patients) paid",
+        r"payment (?:methods?|types?)|methods? of payment|ways? of paying|how (?:did )?(?:people|customers|patients) (?:paid|pay)",
     ),
     (
         GroupBy.STAFF,
-        r"staff members?|members? of staff|staff|salespe(?:rson|ople)|sales ?people|employees?|team members?|people|person|opticians?",
+        r"staff members?|members? of (?:the )?(?:staff|team)|staff|salespe(?:rson|ople)|sales ?people|employees?|team members?|people|person|opticians?",
     ),
     (GroupBy.SUPPLIER, r"suppliers?|distributors?"),
     (GroupBy.BRAND, r"brands?|manufacturers?"),
@@ -222,7 +227,17 @@ GROUP_NOUNS: list[tuple[GroupBy, str]] = [
 ]
 GROUP_WORDS = "|".join(f"(?P<g{i}>{pattern})" for i, (_, pattern) in enumerate(GROUP_NOUNS))
 EXPLICIT_GROUP = P(
-    rf"\b(?:by|per|each|every|for each|split by|split across|broken down by|break ?down by|breakdown by|grouped by|across|for every|in each|of each) (?:the )?(?:{GROUP_WORDS})\b"
+    rf"\b(?:by|per|each|every|for each|split by|split across|broken down by|break ?down by|breakdown by|grouped by|across|for every|in each|of each) (?:the )?"
+    rf"(?:(?P<qualifier>frame|lens|spectacle lens|contact lens|cl|solution|accessory) )?(?:{GROUP_WORDS})\b"
+)
+# "Staff sales counts", "brand revenue for Q3": a group noun written before the figure.
+LEADING_GROUP = P(
+    r"^\s*(?:(?:show|give|list|get) (?:me )?)?(?:the |our )?(?P<noun>staff|brands?|suppliers?|categor(?:y|ies)|payment methods?|lens types?) "
+    r"(?=(?:sales|revenue|takings|turnover|units|unit sales|figures|totals?|counts?|margins?|breakdown|league table)\b)"
+)
+# "Which single product": emphasis, not a lens type.
+SINGLE_EMPHASIS = P(
+    r"\b(?:single|one|individual) (?=(?:[a-z]+est |most [a-z]+ )?(?:product|item|sku|model|brand|supplier|member|person|day|week|month)\b)"
 )
 TIME_ADJECTIVE = P(
     r"\b(monthly|weekly|quarterly|month[- ]by[- ]month|week[- ]by[- ]week|day[- ]by[- ]day|daily(?= (?:sales|takings|revenue|figures|totals?|count|breakdown|units|numbers)))\b"
@@ -257,8 +272,17 @@ NUMBER_WORDS = {
 LIMIT = P(
     r"\b(?:top|best|bottom|worst|first|last) (\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twenty)\b|\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty) (?=best|worst|top|bottom|most|least|highest|lowest|biggest|busiest|quietest)"
 )
+BY_SOMETHING = P(
+    r"\b(?:by|per|for each|for every|broken down by|split by|grouped by) (?:the |each |every )?(?!(?:far|now|then|default)\b)([a-z]+)\b"
+)
+WHICH_NUMBER = P(r"\b(?:which|what) (\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twenty)\b")
 BREAKDOWN = P(r"\bbreak ?downs?\b|\bbroken down\b|\bsplit\b")
 
+# Stock named outright; "have we got", "do we have" and "left" count as stock only outside a
+# lab-job or recall question.
+STOCK_NAMED = P(
+    r"\bin stock\b|\bon hand\b|\binventory\b|\bstock on hand\b|\bstock levels?\b|\bstock count\b|\bhold the most stock\b|\bhold(?: the)? (?:most|least)\b|\bstock(?:ed)?\b(?! value)"
+)
 # Metrics, in the order they are tried (the first that matches wins).
 METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
@@ -284,7 +308,7 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
     (
         Metric.AVERAGE_SALE_VALUE,
         P(
-            r"\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b"
+            r"\baverage (?:spend|value) (?:per|a|of a) (?:sale|transaction|customer|order)\b|\b(?:average|avg|mean|typical) (?:sale|sales|transaction|order|basket|ticket|spend|purchase)(?: value| size| worth| amount| total)?\b|\b(?:atv|aov)\b|\baverage (?:\w+ )?sale\b|\b(?:the )?average (?:customer|patient) (?:spend|spent|spends|paid|pays)\b"
         ),
     ),
     (
@@ -301,10 +325,11 @@ METRIC_RULES: list[tuple[Metric, re.Pattern[str]]] = [
             r"\bpatients? (?:(?:did|have|has|had) )?(?:we )?(?:see|seen|saw|examined?|tested|test|in the chair)\b|\bsaw\b.*\bpatients\b|\b(?:eye|sight) (?:tests?|exams?|examinations?)\b|\bpatients seen\b|\bexaminations?\b|\bpatients\b"
         ),
     ),
+    (Metric.UNITS, P(r"\bsales volumes?\b|\bvolume of sales\b|\bunit sales\b|\bunits? sold\b")),
     (
         Metric.SALES,
         P(
-            r"\b(?:people|customers|patients) (?:bought|purchased|buying)\b|\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bsales (?:did|were|have|has)\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
+            r"\b(?:people|customers|patients) (?:bought|purchased|buying)\b|\b(?:number of|how many|count of|no of) (?:customer |till |individual |separate )?(?:sales|transactions|orders|receipts|sales transactions)\b|\btransactions?\b|\borders\b|\bsales count\b|\b(?:most|fewest|least|more|fewer|highest number of|lowest number of) sales\b|\bhow many (?:\w+ )?sales\b|\bnumber of sales\b"
         ),
     ),
     (
@@ -366,7 +391,7 @@ def _vocabulary() -> frozenset[str]:
     patterns += [pattern for pattern, _ in periods.RULES]
     found: set[str] = set(GROUP_WORDS_LIST)
     for pattern in patterns:
-        found.update(re.findall(r"[a-z]{3,}", pattern.pattern))
+        found.update(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", pattern.pattern)))  # not "\\boverdue"
     return frozenset(found)
 
 
@@ -380,19 +405,33 @@ def prepare(question: str, names: PracticeNames) -> str:
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's"
     text = re.sub(r"(\w)s'(?=\s)", r"\1s", text)
     text = re.sub(r"£\s?(\d)", r"£ \1", text)
-    known = lexicon.HARMLESS | lexicon.METRIC_NOISE | VOCABULARY | names.words | frozenset(names.skus)
+    # An ordinary English word is what it says, not a typo of another ("lends" is not "lenses").
+    known = (
+        lexicon.HARMLESS
+        | lexicon.METRIC_NOISE
+        | VOCABULARY
+        | names.words
+        | frozenset(names.skus)
+        | lexicon.ordinary_words()
+    )
     targets = lexicon.CORRECTABLE | frozenset(w for w in names.product_words if w.isalpha())
-    words = lexicon.correct_typos(text.split(), known, targets)
+    brand_words = frozenset(w for phrase in names.brand_phrases for w in phrase.split() if w.isalpha() and len(w) >= 5)
+    words = lexicon.correct_typos(text.split(), known, targets, names=brand_words)
     return " " + " ".join(words) + " "
 
 
 VOCABULARY: frozenset[str] = frozenset()
+# The parser's own words, which a rule reads when they are used as it expects: one left unread
+# ("staff sales counts", "single" without "vision") means a part of the question was not understood.
+UNREAD_VOCABULARY: frozenset[str] = frozenset()
 
 
 def _load_vocabulary() -> None:
-    global VOCABULARY
+    global VOCABULARY, UNREAD_VOCABULARY
     if not VOCABULARY:
         VOCABULARY = _vocabulary()
+        forms = {form for word in VOCABULARY for form in (word, word + "s", word.removesuffix("s"))}
+        UNREAD_VOCABULARY = frozenset(forms) - lexicon.HARMLESS - lexicon.METRIC_NOISE
 
 
 def _number(text: str | None) -> int | None:
@@ -477,12 +516,12 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
     text = prepare(question, names)
     words = Words(text)
     try:
-        return _read(words, question, today, names)
+        return _read(words, question, today, names, lexicon.written_as_names(question))
     except QuestionBack as back:
         return Reading(kind=back.kind, message=str(back))
 
 
-def _read(words: Words, question: str, today: date, names: PracticeNames) -> Reading:
+def _read(words: Words, question: str, today: date, names: PracticeNames, written_names: frozenset[str]) -> Reading:
     text = words.text
     words.take_all(GREETING)
     words.take_all(COMPARATIVE) if COMPARE_CUE.search(text) or OR_CUE.search(text) else None
@@ -508,19 +547,26 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     _metric(words, parts)
 
     data_cue = words.text if DATA_CUE.search(words.text) else ""
+    if parts.metric is None and parts.group_by == GroupBy.PAYMENT_METHOD and not parts.rank:
+        parts.metric = Metric.REVENUE  # a breakdown of payments is of the money paid
     if parts.metric is None:
         if VAGUE.search(text):
             raise QuestionBack(
                 "Which figure would you like: revenue, units sold or the number of sales (and for which period)?"
             )
         if parts.group_by is not None or parts.rank is not None:
-            if data_cue or parts.period:
+            # "top brands" ranks the practice's own records ("the best brand for dry eyes" asks advice).
+            if data_cue or parts.period or TOP_OF_RECORDS.search(text):
                 raise QuestionBack(
                     "Ranked by what: revenue, units sold or the number of sales?"
                     + ("" if parts.period else " And for which period?")
                 )
             return Reading(kind="knowledge")
-        figures_asked = BREAKDOWN.search(text) or P(r"\b(?:numbers|figures|stats|statistics|totals)\b").search(text)
+        figures_asked = BREAKDOWN.search(text) or P(r"\b(?:numbers|figures|stats|statistics|totals?)\b").search(text)
+        if figures_asked and LIST_WORDS.search(text):
+            raise QuestionBack(
+                "Which figures would you like: revenue, units sold or the number of sales, and for which period?"
+            )
         if (data_cue or parts.filters or parts.period) and (figures_asked or (parts.filters and parts.period)):
             raise QuestionBack("Which figure would you like: revenue, units sold or the number of sales?")
         if data_cue and parts.period:
@@ -533,7 +579,7 @@ def _read(words: Words, question: str, today: date, names: PracticeNames) -> Rea
     ):
         return Reading(kind="knowledge")
 
-    _check_leftovers(words, parts)
+    _check_leftovers(words, parts, written_names)
     return _query(parts, today, text)
 
 
@@ -688,8 +734,18 @@ def _groups_before_filters(words: Words, parts: _Parts) -> None:
         words.use(which.start(group_name), which.end(group_name))
         if which.group("n"):
             words.use(which.start("n"), which.end("n"))
-    if match := words.take(EXPLICIT_GROUP):
+    if match := words.find(EXPLICIT_GROUP):
         parts.group_by = _group_of(match)
+        # "by frame brand": the qualifier is a filter, read with the filters.
+        qualifier = (match.start("qualifier"), match.end("qualifier")) if match.group("qualifier") else None
+        if qualifier:
+            words.use(match.start(), qualifier[0])
+            words.use(qualifier[1], match.end())
+        else:
+            words.use(match.start(), match.end())
+    elif match := words.take(LEADING_GROUP):
+        parts.group_by = _group_of(EXPLICIT_GROUP.search(" by " + match.group("noun") + " "))  # type: ignore[arg-type]
+        parts.group_plural = True
     elif match := words.take(TIME_ADJECTIVE):
         word = match.group(1)
         parts.group_by = GroupBy(
@@ -707,7 +763,10 @@ def _groups_before_filters(words: Words, parts: _Parts) -> None:
     # Multi-word group nouns whose words would otherwise read as filters ("lens type").
     for group, pattern in (
         (GroupBy.LENS_TYPE, r"\blens types?\b"),
-        (GroupBy.PAYMENT_METHOD, r"\bpayment (?:methods?|types?)\b"),
+        (
+            GroupBy.PAYMENT_METHOD,
+            r"\bpayment (?:methods?|types?)\b|\bhow (?:did |do )?(?:people|customers|patients) (?:paid|pay)\b",
+        ),
         (GroupBy.STAFF, r"\bmembers? of staff\b|\bstaff members?\b"),
     ):
         if match := words.take(P(pattern)):
@@ -865,6 +924,10 @@ def _groups_after_filters(words: Words, parts: _Parts) -> None:
     if limit := words.take(LIMIT):
         parts.limit = _number(limit.group(1) or limit.group(2))
         words.use(limit.start(), limit.end())
+    elif (counted := WHICH_NUMBER.search(words.text)) and words.rest()[counted.start(1) : counted.end(1)].strip():
+        # "Which five frames sold the most": the number of rows asked for.
+        parts.limit = _number(counted.group(1))
+        words.use(counted.start(1), counted.end(1))
     bottom = RANK_BOTTOM.search(words.text)
     top = RANK_TOP.search(words.text)
     for hint_metric, hint in RANK_METRIC_HINTS:
@@ -900,6 +963,9 @@ def _metric(words: Words, parts: _Parts) -> None:
             continue
         if metric == Metric.STOCK_ON_HAND and LOW_STOCK.search(words.text):
             continue
+        if metric == Metric.STOCK_ON_HAND and (RECALL_CONTEXT.search(words.text) or LAB_CONTEXT.search(words.text)):
+            # "how many recalls do we have due", "jobs have we got at the lab": having, not stock.
+            pattern = STOCK_NAMED
         match = pattern.search(words.rest())
         if match:
             explicit = metric
@@ -925,9 +991,11 @@ def _metric(words: Words, parts: _Parts) -> None:
     if parts.metric in (Metric.RECALLS_DUE, Metric.RECALLS_OVERDUE):
         words.take_all(P(r"\brecalls?\b|\bdue\b|\boverdue\b|\bpatients?\b"))
     if parts.metric == Metric.LAB_JOBS:
-        words.take_all(P(r"\blab\b|\bjobs?\b|\bglazing\b"))
+        words.take_all(P(r"\blab\b|\bjobs?\b|\bglazing\b|\bwaiting (?:on|for)\b"))
     if parts.metric is None and parts.filters and HOW_MANY.search(words.text):
         parts.metric = Metric.UNITS
+    if parts.metric in COST_METRICS:
+        words.take_all(P(r"\b(?:cost )?prices?\b"))
     if parts.metric is not None:
         for metric, pattern in METRIC_RULES:
             if metric == parts.metric:
@@ -939,23 +1007,40 @@ def _metric(words: Words, parts: _Parts) -> None:
         words.take_all(P(rf"\b(?:{noise})\b"))
         words.take_all(
             P(
-                r"\b(?:on average|in total|at cost|right now|so far|to date|in value terms|in units|by revenue|by units|by value|up or down)\b"
+                r"\b(?:on average|in total|at cost(?: prices?)?|right now|so far|to date|in value terms|in units|by revenue|by units|by value|up or down)\b"
             )
         )
 
 
-def _check_leftovers(words: Words, parts: _Parts) -> None:
+def _ignorable(word: str, written_names: frozenset[str]) -> bool:
+    """A word left over that carries nothing: a word of asking, or ordinary English that names no
+    figure, filter or period (``lexicon.ordinary_words``), not written as a name, and not one of the
+    parser's own words left unread."""
+    if word in lexicon.HARMLESS or word in lexicon.METRIC_NOISE:
+        return True
+    return word in lexicon.ordinary_words() and word not in written_names and word not in UNREAD_VOCABULARY
+
+
+def _check_leftovers(words: Words, parts: _Parts, written_names: frozenset[str]) -> None:
+    # "Revenue by lens material", "units by type": a grouping the parser cannot make is asked
+    # back, not answered as one total.
+    unread_group = next(
+        (m for m in BY_SOMETHING.finditer(words.text) if not any(words.used[m.start() : m.end()])), None
+    )
+    if unread_group:
+        raise QuestionBack(
+            f"I can't break figures down by “{unread_group.group(1)}”. I can group them by month, week, day, "
+            "quarter, brand, category, lens type, supplier, product, staff or payment method."
+        )
+    for match in SINGLE_EMPHASIS.finditer(words.text):  # the noun itself may be read already
+        words.use(match.start(), match.end())
     unread = unread_time_words(words.rest(), [])
     if unread:
         shown = " ".join(unread)
         suggestion = f" Did you mean {parts.period.words()}?" if parts.period else ""
         raise QuestionBack(f"I couldn't tell which period “{shown}” means.{suggestion}")
     unknown = [
-        word
-        for word in words.leftovers()
-        if word.strip("'.-&+")
-        and word.strip("'.-&+") not in lexicon.HARMLESS
-        and word.strip("'.-&+") not in lexicon.METRIC_NOISE
+        word for word in words.leftovers() if word.strip("'.-&+") and not _ignorable(word.strip("'.-&+"), written_names)
     ]
     if unknown and set(unknown) <= LOGIC_WORDS:
         shown = ", ".join(f"“{word}”" for word in dict.fromkeys(unknown))
