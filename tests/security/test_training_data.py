@@ -115,9 +115,10 @@ def test_editing_an_approved_example_through_the_api_returns_it_to_review(bearer
     assert response.json()["status"] == "draft" and response.json()["reviewer"] is None
     # A category alone changes no words: it stays approved.
     other = TrainingExampleFactory()
-    assert client.patch(f"/api/v1/training/examples/{other.pk}/", {"category": "recalls"}, format="json").json()[
-        "status"
-    ] == "approved"
+    assert (
+        client.patch(f"/api/v1/training/examples/{other.pk}/", {"category": "recalls"}, format="json").json()["status"]
+        == "approved"
+    )
 
 
 def test_an_edit_in_the_admin_is_approved_again_only_by_a_reviewer_who_is_recorded(admin_as):
@@ -147,7 +148,9 @@ def test_examples_cannot_be_created_or_imported_already_approved_without_the_rev
     bearer_client, admin_as
 ):
     writer = user_with(
-        "training_jobs.view_trainingexample", "training_jobs.add_trainingexample", "training_jobs.change_trainingexample"
+        "training_jobs.view_trainingexample",
+        "training_jobs.add_trainingexample",
+        "training_jobs.change_trainingexample",
     )
     client = bearer_client(writer)
     created = client.post(
@@ -165,18 +168,28 @@ def test_examples_cannot_be_created_or_imported_already_approved_without_the_rev
     assert reviewed.status_code in (400, 403)
     admin_as(writer).post(
         "/admin/training_jobs/trainingexample/add/",
-        {"prompt": "Q2?", "completion": "A2.", "system_prompt": "", "category": "", "source": "manual", "status": "approved"},
+        {
+            "prompt": "Q2?",
+            "completion": "A2.",
+            "system_prompt": "",
+            "category": "",
+            "source": "manual",
+            "status": "approved",
+        },
     )
     assert not TrainingExample.objects.exists()
     # As drafts they are welcome.
-    assert client.post("/api/v1/training/examples/", {"prompt": "Q?", "completion": "A."}, format="json").json()[
-        "status"
-    ] == "draft"
+    assert (
+        client.post("/api/v1/training/examples/", {"prompt": "Q?", "completion": "A."}, format="json").json()["status"]
+        == "draft"
+    )
 
 
 def test_approving_an_example_that_names_a_patient_is_refused():
     PatientFactory(first_name="Rosalind", last_name="Featherstonehaugh")
-    draft = TrainingExampleFactory(status="draft", prompt="Mrs Featherstonehaugh asked about varifocals. What do I say?")
+    draft = TrainingExampleFactory(
+        status="draft", prompt="Mrs Featherstonehaugh asked about varifocals. What do I say?"
+    )
     with pytest.raises(ValidationError, match="a patient's name"):
         training_examples_review(examples=[draft], status="approved", reviewer=user_in_role(roles.MANAGER))
     draft.refresh_from_db()
@@ -325,3 +338,14 @@ def test_the_privacy_scan_finds_a_patient_written_in_these_forms(text: str, kind
 def test_the_privacy_scan_leaves_text_without_patient_data_alone(text: str):
     index = PatientIndex.from_records([PATIENT])
     assert privacy_scan([TrainingExample(prompt=text, completion="Thanks.")], index=index) == []
+
+
+def test_on_the_shipped_evaluation_set_the_scan_finds_planted_patients_and_flags_no_clean_text():
+    from training_jobs.privacy_evaluation import evaluate
+
+    result = evaluate()
+    # Held-out phrasings were never tuned on; the figures are in benchmarks/RESULTS.md.
+    assert result["splits"]["held_out"]["recall"] >= 0.9, result["splits"]["held_out"]["by_kind"]
+    assert all(found == total for found, total in result["splits"]["tuning"]["by_kind"].values())
+    for clean in result["false_positives"].values():
+        assert clean["flagged"] == 0, clean["examples"]

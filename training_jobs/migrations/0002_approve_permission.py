@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training_jobs', '0001_training_examples_and_jobs'),
+        ("training_jobs", "0001_training_examples_and_jobs"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='trainingexample',
-            options={'ordering': ['category', 'id'], 'permissions': [('approve_trainingexample', 'Can approve training examples (approved ones are trained on)')]},
+            name="trainingexample",
+            options={
+                "ordering": ["category", "id"],
+                "permissions": [
+                    ("approve_trainingexample", "Can approve training examples (approved ones are trained on)")
+                ],
+            },
         ),
     ]
