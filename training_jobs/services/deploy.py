@@ -10,7 +10,6 @@ from assistant.models import ModelVersion
 from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
 from training_jobs.models import TrainingJob
 
-
 ACTIVATE_PERMISSION = "assistant.manage_model_versions"
 
 
