@@ -28,6 +28,7 @@ from assistant.llm.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_NAME
 from assistant.llm.errors import InferenceError, ModelNotFound, Unavailable
 from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
+from assistant.openai_api.model_access import check_model_access, usable_versions
 from optiq_site.exception_handlers import unhandled_error_response
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
 async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.registry.selectors import model_version_list
 
-    versions = await sync_to_async(lambda: list(model_version_list()))()
+    user = request.user
+    versions = await sync_to_async(lambda: usable_versions(user, list(model_version_list())))()
     # The active chat model first: clients that take the first listed model get it.
     versions.sort(key=lambda v: (not v.is_active, v.role != "chat"))
     data = [
@@ -156,6 +158,7 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, 
         parse.ChatCompletionRequest if kind == "chat" else parse.CompletionRequest
     )
     body = parse.parse(body_type, request.body)
+    await sync_to_async(check_model_access)(request.user, body.model)
     deltas = await client.astream(body.generation(), model=body.model)
     ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())
