@@ -21,7 +21,8 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import authenticate_bearer
+from accounts.authentication import ApiKeyLockedOut, authenticate_bearer
+from accounts.throttling import throttle_wait
 from assistant.api.sse import event_stream_response, sse_event
 from assistant.llm import client
 from assistant.llm.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_NAME
@@ -38,6 +39,7 @@ ERROR_TYPES = {
     401: "authentication_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    429: "requests",
     503: "server_error",
     502: "server_error",
     500: "server_error",
@@ -81,15 +83,9 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                 response: HttpResponseBase = error_response(
                     405, f"Use {method} for {request.path}", code="method_not_allowed"
                 )
-            elif (user := await sync_to_async(authenticate_bearer)(request)) is None:
-                response = error_response(
-                    401,
-                    "Missing or invalid API key: send 'Authorization: Bearer <key>' "
-                    "(create one with `python manage.py create_api_key --user NAME`)",
-                    code="invalid_api_key",
-                )
+            elif isinstance(refusal := await sync_to_async(_authenticate)(request), JsonResponse):
+                response = refusal
             else:
-                request.user = user
                 try:
                     response, model = await view(request)
                 except parse.InvalidRequest as exc:
@@ -104,6 +100,35 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
         return wrapper
 
     return decorate
+
+
+def _authenticate(request: HttpRequest) -> JsonResponse | None:
+    """Set request.user from the Bearer key, or the 401/429 refusal."""
+    try:
+        key = authenticate_bearer(request)
+    except ApiKeyLockedOut as exc:
+        return error_response(
+            429, str(exc), code="too_many_invalid_keys", headers={"Retry-After": str(exc.retry_after)}
+        )
+    if key is None:
+        return error_response(
+            401,
+            "Missing or invalid API key: send 'Authorization: Bearer <key>' "
+            "(create one with `python manage.py create_api_key --user NAME`)",
+            code="invalid_api_key",
+        )
+    wait = throttle_wait(request, user=key.user, key=key)
+    if wait is not None:
+        seconds = max(1, int(wait + 0.999))
+        return error_response(
+            429,
+            f"Rate limit reached for this API key or its user: retry in {seconds} seconds "
+            "(the limits are OPTIQ_THROTTLE_USER and OPTIQ_THROTTLE_API_KEY).",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(seconds)},
+        )
+    request.user = key.user
+    return None
 
 
 @openai_endpoint("models", method="GET")

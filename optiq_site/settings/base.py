@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "practice",
     "assistant",
     "training_jobs",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its clear 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "optiq_site.urls"
@@ -172,6 +176,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.UserRateThrottle",
+        "accounts.throttling.ApiKeyRateThrottle",
+        "accounts.throttling.AnonymousRateThrottle",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -274,3 +283,43 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("OPTIQ_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- Security: rate limits and login lockout ------------------------------------------------
+# Requests per user (session or any key), per API key and per address without a login, on the
+# REST API and /v1 (accounts.throttling); "N/s", "N/min", "N/hour" or "N/day"; "off": no limit.
+def _rate(variable: str, default: str) -> str | None:
+    value = env_str(variable, default) or default
+    return None if value.lower() == "off" else value
+
+
+OPTIQ_THROTTLE_RATES: dict[str, str | None] = {
+    "user": _rate("OPTIQ_THROTTLE_USER", "1200/min"),
+    "api_key": _rate("OPTIQ_THROTTLE_API_KEY", "600/min"),
+    "anonymous": _rate("OPTIQ_THROTTLE_ANONYMOUS", "120/min"),
+}
+
+
+def cache_settings(redis_url: str) -> dict[str, Any]:
+    """The default cache (rate-limit counts) on the broker's Valkey, shared by every web process."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "optiq-cache",
+            "OPTIONS": {"socket_timeout": OPTIQ_BROKER_TIMEOUT_S, "socket_connect_timeout": OPTIQ_BROKER_TIMEOUT_S},
+        }
+    }
+
+
+# django-axes: a staff login is locked after this many wrong passwords (and an address after as
+# many wrong API keys) for OPTIQ_LOGIN_LOCKOUT_MINUTES; see accounts.lockout.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("OPTIQ_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OPTIQ_LOGIN_LOCKOUT_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = "accounts.lockout.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Wrong passwords are logged by axes with the username and address only, never the password.
+AXES_VERBOSE = True

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from optiq_site.embedded import postgres_url_if_running, valkey_url_if_running
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, STATIC_ROOT, database_settings
+from .base import DATA_DIR, STATIC_ROOT, cache_settings, database_settings
 from .env import env_bool, env_str
 
 # As a practice server would: DJANGO_DEBUG=1 turns Django's debug pages on.
@@ -39,3 +39,4 @@ REDIS_URL = env_str("REDIS_URL") or valkey_url_if_running(DATA_DIR / "valkey") o
 if not REDIS_URL:
     raise _not_configured("REDIS_URL", "broker (Valkey)", str(DATA_DIR / "valkey"))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
+CACHES = cache_settings(REDIS_URL)

@@ -12,7 +12,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, STATIC_ROOT, database_settings
+from .base import DATA_DIR, STATIC_ROOT, cache_settings, database_settings
 from .env import env_str
 
 DEBUG = False
@@ -37,3 +37,4 @@ if os.environ.get("OPTIQ_TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["OPTIQ_TEST_DATABASE_NAME"]}
 REDIS_URL = _redis_url
 CELERY_BROKER_URL = _redis_url
+CACHES = cache_settings(REDIS_URL)
