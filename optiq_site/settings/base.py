@@ -188,6 +188,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Practice data, the assistant and fine-tuning for optical practices.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs for staff and authorised scrapers only (optiq_site.operations_access).
+    "SERVE_PERMISSIONS": ["optiq_site.operations_access.OperationsPermission"],
+    "SERVE_AUTHENTICATION": [
+        "optiq_site.operations_access.OperationsTokenAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from the sidecar package: the docs work without internet.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -298,6 +305,30 @@ OPTIQ_THROTTLE_RATES: dict[str, str | None] = {
     "api_key": _rate("OPTIQ_THROTTLE_API_KEY", "600/min"),
     "anonymous": _rate("OPTIQ_THROTTLE_ANONYMOUS", "120/min"),
 }
+
+
+# /metrics, the API schema and docs and /readyz's detail: staff, this token (as a Bearer token)
+# or these client addresses/networks (optiq_site.operations_access). `make run` makes a token.
+OPTIQ_OPERATIONS_TOKEN = env_str("OPTIQ_OPERATIONS_TOKEN", None)
+OPTIQ_OPERATIONS_ALLOW = env_list("OPTIQ_OPERATIONS_ALLOW", [])
+
+
+def check_networks(variable: str, networks: list[str]) -> list[str]:
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{variable}: {network!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)."
+            ) from None
+    return networks
+
+
+check_networks("OPTIQ_OPERATIONS_ALLOW", OPTIQ_OPERATIONS_ALLOW)
 
 
 def cache_settings(redis_url: str) -> dict[str, Any]:
