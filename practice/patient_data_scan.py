@@ -348,9 +348,9 @@ class PatientIndex:
 
         rx_positions = [m.start() for m in _RX_VALUE.finditer(plain)]
         if rx_positions:
-            for match, start, end, record in names:
+            for name, start, end, record in names:
                 if any(start - RX_WINDOW_CHARS <= p <= end + RX_WINDOW_CHARS for p in rx_positions):
-                    matches.append(PatientDataMatch("prescription", match.value, record.pk if record else None))
+                    matches.append(PatientDataMatch("prescription", name.value, record.pk if record else None))
 
         for day, start, _end, written in _dates_in(plain):
             context = plain[max(0, start - 30) : start]
@@ -358,13 +358,13 @@ class PatientIndex:
             patients = self.by_birth_date.get(day, [])
             named = [p for p in patients if _words(normalise(p.last_name))[-1].casefold() in surnames_written]
             if born or named:
-                who = (named or patients or [None])[0]
+                who = (named or patients)[0] if (named or patients) else None
                 matches.append(PatientDataMatch("date_of_birth", written, who.pk if who else None))
 
-        for match in _POSTCODE.finditer(plain):
-            record = self.postcodes.get(_postcode_key(match.group()))
+        for hit in _POSTCODE.finditer(plain):
+            record = self.postcodes.get(_postcode_key(hit.group()))
             if record is not None:
-                matches.append(PatientDataMatch("postcode", match.group(), record.pk))
+                matches.append(PatientDataMatch("postcode", hit.group(), record.pk))
 
         seen_phones: set[str] = set()
         for number in phonenumbers.PhoneNumberMatcher(plain, "GB", leniency=phonenumbers.Leniency.POSSIBLE):
@@ -372,21 +372,21 @@ class PatientIndex:
             if key in self.phones:
                 seen_phones.add(key)
                 matches.append(PatientDataMatch("phone", number.raw_string, self.phones[key].pk))
-        for match in _PHONE_LIKE.finditer(plain):
-            digits = re.sub(r"\D", "", match.group())
+        for hit in _PHONE_LIKE.finditer(plain):
+            digits = re.sub(r"\D", "", hit.group())
             record = self.phone_digits.get(digits)
-            if record is not None and (_phone_key(match.group()) not in seen_phones):
-                matches.append(PatientDataMatch("phone", match.group().strip(), record.pk))
+            if record is not None and (_phone_key(hit.group()) not in seen_phones):
+                matches.append(PatientDataMatch("phone", hit.group().strip(), record.pk))
 
-        for match in _EMAIL.finditer(folded):
-            record = self.emails.get(match.group().strip("."))
+        for hit in _EMAIL.finditer(folded):
+            record = self.emails.get(hit.group().strip("."))
             if record is not None:
-                matches.append(PatientDataMatch("email", match.group(), record.pk))
-        for match in _SPELLED_EMAIL.finditer(folded):
-            address = f"{match.group(1)}@{_SPELLED_DOT.sub('.', match.group(2))}"
+                matches.append(PatientDataMatch("email", hit.group(), record.pk))
+        for hit in _SPELLED_EMAIL.finditer(folded):
+            address = f"{hit.group(1)}@{_SPELLED_DOT.sub('.', hit.group(2))}"
             record = self.emails.get(address)
             if record is not None:
-                matches.append(PatientDataMatch("email", match.group(), record.pk))
+                matches.append(PatientDataMatch("email", hit.group(), record.pk))
 
         unique: dict[tuple[str, str], PatientDataMatch] = {}
         for m in matches:

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from assistant.admin.threads import AssistantFeedbackAdmin
 from assistant.models import AssistantFeedback
 from assistant.threads import REVIEWER_PERMISSION
+from optiq_site.upload_limits import check_upload_size
 from training_jobs.models import TrainingExample, TrainingJob
 from training_jobs.privacy_scan import findings_message
 from training_jobs.selectors import training_examples_export_lines
@@ -41,6 +42,14 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text='JSONL: {"prompt": ..., "completion": ...} or {"messages": [...]} per line.')
     status = forms.ChoiceField(choices=TrainingExample.Status.choices, initial=TrainingExample.Status.DRAFT)
     category = forms.CharField(max_length=64, required=False, help_text="For lines that name no category.")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        try:
+            check_upload_size(upload=upload, field="file")
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["file"]) from None
+        return upload
 
 
 @admin.register(TrainingExample)

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from assistant.knowledge.extraction import extract_text
 from assistant.knowledge.services import knowledge_document_ingest
 from assistant.models import Chunk, KnowledgeDocument
+from optiq_site.upload_limits import check_upload_size
 
 
 class KnowledgeUploadForm(forms.ModelForm):
@@ -33,6 +34,7 @@ class KnowledgeUploadForm(forms.ModelForm):
         upload = data.get("upload")
         if upload:
             try:
+                check_upload_size(upload=upload, field="file")
                 data["source_type"], data["content"] = extract_text(filename=upload.name, data=upload.read())
             except ValidationError as exc:
                 raise ValidationError({"upload": exc.messages}) from exc

@@ -17,6 +17,8 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -40,6 +42,7 @@ ERROR_TYPES = {
     404: "invalid_request_error",
     405: "invalid_request_error",
     429: "requests",
+    413: "invalid_request_error",
     503: "server_error",
     502: "server_error",
     500: "server_error",
@@ -92,6 +95,13 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                     response = error_response(400, str(exc), param=exc.param, code="invalid_request")
                 except InferenceError as exc:
                     response = inference_error_response(exc)
+                except RequestDataTooBig:
+                    response = error_response(
+                        413,
+                        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+                        "(OPTIQ_BODY_MAX_MEMORY_BYTES).",
+                        code="request_too_large",
+                    )
                 except Exception as exc:
                     response = unhandled_error_response(request, exc)
             REQUESTS.labels(name, model, str(response.status_code)).inc()

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "optiq_site.request_ids.RequestIdMiddleware",
     "optiq_site.exception_handlers.ApiErrorsAsJsonMiddleware",
+    "optiq_site.upload_limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -329,6 +330,18 @@ def check_networks(variable: str, networks: list[str]) -> list[str]:
 
 
 check_networks("OPTIQ_OPERATIONS_ALLOW", OPTIQ_OPERATIONS_ALLOW)
+
+# --- Security: uploads (optiq_site.upload_limits) ---
+# An uploaded file (a knowledge document, a training JSONL) may be at most this large; a whole
+# request body at most that plus a margin for the form around it, refused before it is read.
+OPTIQ_UPLOAD_MAX_BYTES = int(env_float("OPTIQ_UPLOAD_MAX_MB", 20.0) * 1024 * 1024)
+OPTIQ_REQUEST_MAX_BYTES = OPTIQ_UPLOAD_MAX_BYTES + 1024 * 1024
+# Bodies (JSON) held in memory, and files kept in memory before they go to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("OPTIQ_BODY_MAX_MEMORY_BYTES", 5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("OPTIQ_FILE_MAX_MEMORY_BYTES", 2_621_440)
+# PDF text extraction stops with a clear error past this many pages or seconds.
+OPTIQ_PDF_MAX_PAGES = env_int("OPTIQ_PDF_MAX_PAGES", 300)
+OPTIQ_PDF_MAX_SECONDS = env_float("OPTIQ_PDF_MAX_SECONDS", 30.0)
 
 
 def cache_settings(redis_url: str) -> dict[str, Any]:
