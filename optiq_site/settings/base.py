@@ -343,6 +343,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("OPTIQ_FILE_MAX_MEMORY_BYTES", 2_621_440)
 OPTIQ_PDF_MAX_PAGES = env_int("OPTIQ_PDF_MAX_PAGES", 300)
 OPTIQ_PDF_MAX_SECONDS = env_float("OPTIQ_PDF_MAX_SECONDS", 30.0)
 
+# --- Security: the model registry (assistant.registry.services) ---
+# Directories besides OPTIQ_MODELS_DIR and OPTIQ_ARTIFACTS_DIR that the API and the admin may
+# register GGUFs from; and, when set, the only hosts an external model server may be on.
+OPTIQ_MODEL_PATH_ROOTS = env_list("OPTIQ_MODEL_PATH_ROOTS", [])
+OPTIQ_EXTERNAL_MODEL_HOSTS = env_list("OPTIQ_EXTERNAL_MODEL_HOSTS", [])
+
 
 def cache_settings(redis_url: str) -> dict[str, Any]:
     """The default cache (rate-limit counts) on the broker's Valkey, shared by every web process."""
