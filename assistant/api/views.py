@@ -253,6 +253,7 @@ class KnowledgeDocumentViewSet(
                 source_name=upload.name if upload else "",
                 created_by=request.user,
                 embed="task",
+                replace_existing=request.user.has_perm("assistant.change_knowledgedocument"),
             )
         return Response(
             KnowledgeDocumentSerializer(result.document).data,
