@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests")
 
 
-
 def _modules() -> dict[str, Path]:
     modules = {}
     for package in PACKAGES:

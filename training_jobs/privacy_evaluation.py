@@ -98,7 +98,7 @@ def evaluate(find: Callable[[str], list[PatientDataMatch]] | None = None) -> dic
     clean = {"shipped_examples": shipped_texts(), "knowledge_articles": knowledge_texts()}
     false_positives = {}
     for name, texts in clean.items():
-        flagged = [(text[:80], [(m.kind, m.value) for m in found]) for text in texts if (found := find(text))]
+        flagged = [(text[:80], [(m.kind, m.value) for m in hits]) for text in texts if (hits := find(text))]
         false_positives[name] = {"flagged": len(flagged), "texts": len(texts), "examples": flagged[:10]}
     texts_scanned = len(planted) + sum(len(t) for t in clean.values())
     return {
