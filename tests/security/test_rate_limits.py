@@ -163,3 +163,28 @@ def test_the_default_rates_come_from_the_environment(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(base)
+
+
+def test_under_the_real_server_wrong_passwords_lock_the_admin_login_with_its_page(live_api):
+    import re
+
+    import httpx
+
+    _staff("frontdesk")
+    base = live_api({"OPTIQ_LOGIN_FAILURE_LIMIT": "3"})
+    with httpx.Client(base_url=base, timeout=30) as browser:
+
+        def attempt(password: str) -> httpx.Response:
+            page = browser.get("/admin/login/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+            assert token, page.text[:500]
+            form = {"csrfmiddlewaretoken": token.group(1), "username": "frontdesk", "password": password}
+            return browser.post("/admin/login/?next=/admin/", data=form, headers={"Referer": f"{base}/admin/login/"})
+
+        assert attempt("wrong").status_code == 200
+        assert attempt("wrong").status_code == 200
+        locked = attempt("wrong")
+        assert locked.status_code == 429
+        assert "Locked out for 15 minutes after 3 wrong passwords for this login" in locked.text
+        assert "<html" in locked.text.lower()  # the admin's page, not a bare message
+        assert attempt(PASSWORD).status_code == 429
