@@ -2,12 +2,17 @@
 
 Shared by inference (llama-cpp-python) and training (examples are formatted exactly as
 they will be prompted), so a fine-tuned model sees the same layout in both places.
+
+A format yields segments: its own markup (special tokens such as `<start_of_turn>`) and the
+messages' text. Inference tokenizes only the markup with special tokens recognised, so that a
+`<start_of_turn>` or `<|im_start|>` written inside a question or a retrieved document stays
+plain text and cannot open a turn of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypedDict
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, TypedDict
 
 
 class ChatMessage(TypedDict):
@@ -15,34 +20,54 @@ class ChatMessage(TypedDict):
     content: str
 
 
-def _gemma(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> str:
+class Segment(NamedTuple):
+    text: str
+    is_markup: bool  # the format's own: tokenized with special tokens recognised
+
+
+def _markup(text: str) -> Segment:
+    return Segment(text, True)
+
+
+def _text(text: str) -> Segment:
+    return Segment(text, False)
+
+
+def _gemma(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> Iterator[Segment]:
     # Gemma has no system role: a system message is prepended to the first user turn.
-    parts: list[str] = []
-    system = ""
+    system: list[Segment] = []
     for message in messages:
         if message["role"] == "system":
-            system += message["content"].strip() + "\n\n"
+            system += [_text(message["content"].strip()), _text("\n\n")]
             continue
         role = "model" if message["role"] == "assistant" else "user"
-        content = message["content"]
+        yield _markup(f"<start_of_turn>{role}\n")
         if role == "user" and system:
-            content, system = system + content, ""
-        parts.append(f"<start_of_turn>{role}\n{content}<end_of_turn>\n")
+            yield from system
+            system = []
+        yield _text(message["content"])
+        yield _markup("<end_of_turn>\n")
     if add_generation_prompt:
-        parts.append("<start_of_turn>model\n")
-    return "".join(parts)
+        yield _markup("<start_of_turn>model\n")
 
 
-def _chatml(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> str:
-    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+def _chatml(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> Iterator[Segment]:
+    for m in messages:
+        yield _markup(f"<|im_start|>{m['role']}\n")
+        yield _text(m["content"])
+        yield _markup("<|im_end|>\n")
+    if add_generation_prompt:
+        yield _markup("<|im_start|>assistant\n")
 
 
-def _llama3(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> str:
-    text = "<|begin_of_text|>" + "".join(
-        f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}<|eot_id|>" for m in messages
-    )
-    return text + ("<|start_header_id|>assistant<|end_header_id|>\n\n" if add_generation_prompt else "")
+def _llama3(messages: Sequence[ChatMessage], add_generation_prompt: bool) -> Iterator[Segment]:
+    yield _markup("<|begin_of_text|>")
+    for m in messages:
+        yield _markup(f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n")
+        yield _text(m["content"])
+        yield _markup("<|eot_id|>")
+    if add_generation_prompt:
+        yield _markup("<|start_header_id|>assistant<|end_header_id|>\n\n")
 
 
 FORMATS = {"gemma": _gemma, "chatml": _chatml, "llama-3": _llama3}
@@ -50,9 +75,13 @@ FORMATS = {"gemma": _gemma, "chatml": _chatml, "llama-3": _llama3}
 END_OF_TURN = {"gemma": "<end_of_turn>", "chatml": "<|im_end|>", "llama-3": "<|eot_id|>"}
 
 
-def render(chat_format: str, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> str:
+def render_segments(chat_format: str, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> list[Segment]:
     try:
         formatter = FORMATS[chat_format]
     except KeyError:
         raise ValueError(f"chat_format: unknown format {chat_format!r}; known: {', '.join(sorted(FORMATS))}") from None
-    return formatter(messages, add_generation_prompt)
+    return [segment for segment in formatter(messages, add_generation_prompt) if segment.text]
+
+
+def render(chat_format: str, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> str:
+    return "".join(s.text for s in render_segments(chat_format, messages, add_generation_prompt=add_generation_prompt))

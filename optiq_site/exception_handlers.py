@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
@@ -86,6 +86,8 @@ def known_error(exc: BaseException) -> KnownError | None:
         return KnownError(400, detail, "invalid", param=next(iter(detail), None))
     if isinstance(exc, PermissionDenied):
         return KnownError(403, str(exc) or "You do not have permission to perform this action.", "permission_denied")
+    if isinstance(exc, RequestDataTooBig):
+        return KnownError(413, "The request body is larger than this server accepts in memory.", "request_too_large")
     if isinstance(exc, ObjectDoesNotExist | Http404):
         return KnownError(404, str(exc) or "Not found.", "not_found")
     if isinstance(exc, ProtectedError):

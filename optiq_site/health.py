@@ -202,9 +202,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """The status for everyone (a load balancer needs no more); each check's detail only for
+    staff and authorised scrapers (optiq_site.operations_access)."""
+    from optiq_site.operations_access import operations_allowed
+
     checks = readiness()
     ready = all(check.ok for check in checks if check.required)
-    return JsonResponse(
-        {"status": "ready" if ready else "not ready", "checks": [asdict(check) for check in checks]},
-        status=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not ready"}
+    if operations_allowed(request):
+        body["checks"] = [asdict(check) for check in checks]
+    return JsonResponse(body, status=200 if ready else 503)

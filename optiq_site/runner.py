@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +74,54 @@ def _connection_budget(*, web_processes: int, web_pool: int, worker_processes: i
     return web_processes * web_pool + worker_processes * worker_pool + CONNECTION_HEADROOM
 
 
-def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 180) -> dict:
+def stored_secret(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The secret kept in `path` (readable by this user only), made on first use; and whether it was made now."""
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret + "\n")
+    return secret, True
+
+
+def flower_basic_auth(data_dir: Path) -> tuple[str, str]:
+    """Flower's "user:password": FLOWER_BASIC_AUTH, else one made on first start and kept in
+    the data directory; and where it comes from, to print."""
+    from optiq_site.settings.env import env_str
+
+    given = env_str("FLOWER_BASIC_AUTH")
+    if given:
+        return given, "FLOWER_BASIC_AUTH"
+    path = data_dir / "flower-credentials"
+    value, _ = stored_secret(path, lambda: f"optiq:{secrets.token_urlsafe(18)}")
+    return value, str(path)
+
+
+def flower_process(*, celery: list[str], data_dir: Path, port: int) -> tuple[list[str], dict[str, str], str]:
+    """Flower's command and environment, and where its login is: basic auth always, on loopback
+    unless OPTIQ_FLOWER_HOST names another interface. The login goes in the environment, not on
+    the command line, which every local user can read."""
+    from optiq_site.settings.env import env_str
+
+    host = env_str("OPTIQ_FLOWER_HOST", "127.0.0.1") or "127.0.0.1"
+    basic_auth, where = flower_basic_auth(data_dir)
+    if ":" not in basic_auth or not basic_auth.split(":", 1)[1]:
+        raise SystemExit("FLOWER_BASIC_AUTH must be user:password")
+    command = [*celery, "flower", f"--port={port}", f"--address={host}"]
+    return command, {"FLOWER_BASIC_AUTH": basic_auth}, where
+
+
+def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 180, *, token: str = "") -> dict:
     deadline = time.monotonic() + timeout
     last: dict = {}
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in processes):
             return last
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             last = json.loads(exc.read() or b"{}")
@@ -161,9 +203,19 @@ def main() -> int:
         metrics_dir = data_dir / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
+        # /metrics and /readyz's detail need this token (optiq_site.operations_access).
+        operations_token = env_str("OPTIQ_OPERATIONS_TOKEN") or ""
+        operations_where = "OPTIQ_OPERATIONS_TOKEN"
+        if not operations_token:
+            operations_path = data_dir / "operations-token"
+            operations_token, _ = stored_secret(operations_path, lambda: secrets.token_urlsafe(24))
+            operations_where = str(operations_path)
+        env["OPTIQ_OPERATIONS_TOKEN"] = operations_token
         web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         worker_env = {**env, "OPTIQ_DB_POOL_MIN": "0", "OPTIQ_DB_POOL_MAX": str(worker_pool)}
         celery = [sys.executable, "-m", "celery", "-A", "optiq_site"]
+        flower_command, flower_env, flower_where = flower_process(celery=celery, data_dir=data_dir, port=flower_port)
+        flower_host = flower_command[-1].split("=", 1)[1]
         commands = {
             "web": [
                 sys.executable,
@@ -202,20 +254,22 @@ def main() -> int:
                 "-l",
                 "INFO",
             ],
-            "flower": [*celery, "flower", f"--port={flower_port}", f"--address={host}"],
+            "flower": flower_command,
         }
         log_dir = data_dir / "logs"
         log_dir.mkdir(exist_ok=True)
         for name, command in commands.items():
             log = open(log_dir / f"{name.replace(' ', '-')}.log", "ab")  # noqa: SIM115 - lives with the process
             process_env = web_env if name == "web" else worker_env
+            if name == "flower":
+                process_env = {**worker_env, **flower_env}
             processes.append(
                 subprocess.Popen(command, env=process_env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
             )
             _say(f"Started {name} (log: {log.name})")
 
         base = f"http://{host}:{port}"
-        ready = _wait_ready(f"{base}/readyz", processes)
+        ready = _wait_ready(f"{base}/readyz", processes, token=operations_token)
         for check in ready.get("checks", []):
             _say(f"  {'ok ' if check['ok'] else 'NOT'} {check['name']}: {check['detail']}")
         _say(
@@ -223,14 +277,20 @@ def main() -> int:
             if ready.get("status") == "ready"
             else f"Some checks are not green yet (see above and {log_dir}/)"
         )
+        # The password and key are shown once, on the start that made them; afterwards only where they are.
+        if credentials.get("created"):
+            login = f"password: {credentials['password']}\n    API key      {credentials['api_key']}\n"
+            login += f"    (shown once; kept in {credentials['file']})"
+        else:
+            login = f"password and API key: in {credentials['file']}"
         print(
             f"""
   OptiQ is running.
-    Admin        {base}/admin/          user: {credentials["username"]}  password: {credentials["password"]}
-    API docs     {base}/api/docs/
-    OpenAI API   {base}/v1/             key: {credentials["api_key"]}
-    Health       {base}/readyz
-    Flower       http://{host}:{flower_port}/
+    Admin        {base}/admin/          user: {credentials["username"]}  {login}
+    API docs     {base}/api/docs/      (staff login)
+    OpenAI API   {base}/v1/
+    Health       {base}/readyz          (detail and /metrics with the token in {operations_where})
+    Flower       http://{flower_host}:{flower_port}/   (login in {flower_where})
     Logs         {log_dir}/  (web.log, inference-worker.log, training-worker.log, flower.log)
   Debug pages are {"on (DJANGO_DEBUG=1)" if env_bool("DJANGO_DEBUG", False) else "off; DJANGO_DEBUG=1 turns them on"}.
   Press Ctrl-C to stop.

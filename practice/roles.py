@@ -96,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training_jobs.view_trainingexample",
         "training_jobs.add_trainingexample",
         "training_jobs.change_trainingexample",
+        "training_jobs.approve_trainingexample",
     ],
     ML_ADMIN: [
         "assistant.view_assistantthread",
@@ -118,6 +119,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "training_jobs.view_trainingexample",
         "training_jobs.add_trainingexample",
         "training_jobs.change_trainingexample",
+        "training_jobs.approve_trainingexample",
         "training_jobs.delete_trainingexample",
     ],
 }

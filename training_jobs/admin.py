@@ -18,7 +18,9 @@ from django.urls import path, reverse
 from assistant.admin.threads import AssistantFeedbackAdmin
 from assistant.models import AssistantFeedback
 from assistant.threads import REVIEWER_PERMISSION
+from optiq_site.upload_limits import check_upload_size
 from training_jobs.models import TrainingExample, TrainingJob
+from training_jobs.privacy_scan import findings_message
 from training_jobs.selectors import training_examples_export_lines
 from training_jobs.services import (
     training_example_create,
@@ -31,6 +33,7 @@ from training_jobs.services import (
     training_job_deploy,
     training_job_rollback,
 )
+from training_jobs.services.examples import APPROVE_PERMISSION
 
 RUN_PERM = "training_jobs.run_training_job"
 
@@ -39,6 +42,14 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text='JSONL: {"prompt": ..., "completion": ...} or {"messages": [...]} per line.')
     status = forms.ChoiceField(choices=TrainingExample.Status.choices, initial=TrainingExample.Status.DRAFT)
     category = forms.CharField(max_length=64, required=False, help_text="For lines that name no category.")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        try:
+            check_upload_size(upload=upload, field="file")
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["file"]) from None
+        return upload
 
 
 @admin.register(TrainingExample)
@@ -56,15 +67,27 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         return obj.prompt[:90]
 
     def save_model(self, request: HttpRequest, obj: TrainingExample, form: Any, change: bool) -> None:
-        # Through the services, so the content hash and review fields stay right.
+        # Through the services, so the content hash and review fields stay right: the status
+        # changes only through review (edited approved text goes back to draft, and is approved
+        # again only by a reviewer, whose approval is recorded).
         try:
             if change:
+                wanted = obj.status
+                obj.status = TrainingExample.objects.values_list("status", flat=True).get(pk=obj.pk)
+                was_approved = obj.status == TrainingExample.Status.APPROVED
                 training_example_update(
                     example=obj,
                     **{k: form.cleaned_data[k] for k in ("prompt", "completion", "system_prompt", "category")},
                 )
-                if "status" in form.changed_data:
-                    training_examples_review(examples=[obj], status=obj.status, reviewer=request.user)
+                if wanted != obj.status:
+                    if (
+                        was_approved
+                        and wanted == TrainingExample.Status.APPROVED
+                        and not request.user.has_perm(APPROVE_PERMISSION)
+                    ):
+                        messages.warning(request, "The text changed, so the example went back to review (draft).")
+                    else:
+                        training_examples_review(examples=[obj], status=wanted, reviewer=request.user)
             else:
                 created = training_example_create(
                     prompt=obj.prompt,
@@ -76,12 +99,22 @@ class TrainingExampleAdmin(admin.ModelAdmin):
                     created_by=request.user,
                 )
                 obj.pk = created.pk
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
 
     @admin.action(description="Approve selected examples")
     def approve(self, request: HttpRequest, queryset: Any) -> None:
-        n = training_examples_review(examples=queryset, status=TrainingExample.Status.APPROVED, reviewer=request.user)
+        try:
+            n = training_examples_review(
+                examples=queryset, status=TrainingExample.Status.APPROVED, reviewer=request.user
+            )
+        except ValidationError as exc:
+            for line in exc.messages:
+                messages.error(request, line)
+            return
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return
         messages.success(request, f"{n} examples approved")
 
     @admin.action(description="Reject selected examples")
@@ -92,8 +125,8 @@ class TrainingExampleAdmin(admin.ModelAdmin):
     def _export(self, request: HttpRequest, queryset: Any, fmt: str) -> HttpResponse | None:
         lines, findings = training_examples_export_lines(examples=queryset, fmt=fmt)
         if findings:
-            for finding in findings[:20]:
-                messages.error(request, f"patient data: {finding}")
+            for line in findings_message(findings, user=request.user):
+                messages.error(request, line)
             return None
         response = HttpResponse("".join(line + "\n" for line in lines), content_type="application/jsonl")
         response["Content-Disposition"] = f'attachment; filename="training-examples-{fmt}.jsonl"'
@@ -119,12 +152,15 @@ class TrainingExampleAdmin(admin.ModelAdmin):
         form = ImportForm(request.POST or None, request.FILES or None)
         report = None
         if request.method == "POST" and form.is_valid():
-            report = training_examples_import(
-                lines=form.cleaned_data["file"],
-                status=form.cleaned_data["status"],
-                default_category=form.cleaned_data["category"],
-                created_by=request.user,
-            )
+            try:
+                report = training_examples_import(
+                    lines=form.cleaned_data["file"],
+                    status=form.cleaned_data["status"],
+                    default_category=form.cleaned_data["category"],
+                    created_by=request.user,
+                )
+            except PermissionDenied as exc:
+                form.add_error("status", str(exc))
         return TemplateResponse(
             request,
             "admin/training_jobs/trainingexample/import.html",
@@ -145,17 +181,31 @@ admin.site.unregister(AssistantFeedback)
 
 @admin.register(AssistantFeedback)
 class FeedbackToTrainingExampleAdmin(AssistantFeedbackAdmin):
-    actions = ["make_training_example"]
+    actions = ["make_training_example", "make_training_example_with_figures"]
 
     def has_make_training_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REVIEWER_PERMISSION)
 
     @admin.action(description="Make draft training example", permissions=["make_training"])
     def make_training_example(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
+        self._make_training_examples(request, queryset, confirm_restricted_figures=False)
+
+    @admin.action(
+        description="Make draft training example, confirming that its cost or sales figures may be trained on",
+        permissions=["make_training"],
+    )
+    def make_training_example_with_figures(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
+        self._make_training_examples(request, queryset, confirm_restricted_figures=True)
+
+    def _make_training_examples(
+        self, request: HttpRequest, queryset: QuerySet[AssistantFeedback], *, confirm_restricted_figures: bool
+    ) -> None:
         made = skipped = 0
         for feedback in queryset:
             try:
-                example = training_example_create_from_feedback(feedback=feedback, user=request.user)
+                example = training_example_create_from_feedback(
+                    feedback=feedback, user=request.user, confirm_restricted_figures=confirm_restricted_figures
+                )
             except ValidationError as exc:
                 messages.warning(request, f"Feedback {feedback.pk}: {'; '.join(exc.messages)}")
                 continue
@@ -257,6 +307,11 @@ class TrainingJobAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
             return HttpResponseRedirect(request.path)
+        except PermissionDenied as exc:
+            if not str(exc):
+                raise
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(request.path)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
@@ -288,6 +343,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
             messages.success(request, f"{version.name} is now the active chat model")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_change", args=[pk]))
 
     def rollback_view(self, request: HttpRequest) -> HttpResponse:

@@ -38,6 +38,7 @@ class TrainingExample(models.Model):
 
     class Meta:
         ordering = ["category", "id"]
+        permissions = [("approve_trainingexample", "Can approve training examples (approved ones are trained on)")]
 
     def __str__(self) -> str:
         return self.prompt[:80]

@@ -10,14 +10,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.text import slugify
 
 from assistant.knowledge.extraction import extract_text
+from assistant.knowledge.privacy import document_privacy_check
 from assistant.knowledge.services import knowledge_document_ingest
 from assistant.models import Chunk, KnowledgeDocument
+from optiq_site.upload_limits import check_upload_size
+
+CHANGE_PERMISSION = "assistant.change_knowledgedocument"
 
 
 class KnowledgeUploadForm(forms.ModelForm):
     upload = forms.FileField(required=False, help_text="A .md, .txt or .pdf file; replaces the content below.")
+    user: Any = None  # set by the admin: the rules below depend on who saves
 
     class Meta:
         model = KnowledgeDocument
@@ -33,6 +39,7 @@ class KnowledgeUploadForm(forms.ModelForm):
         upload = data.get("upload")
         if upload:
             try:
+                check_upload_size(upload=upload, field="file")
                 data["source_type"], data["content"] = extract_text(filename=upload.name, data=upload.read())
             except ValidationError as exc:
                 raise ValidationError({"upload": exc.messages}) from exc
@@ -41,6 +48,19 @@ class KnowledgeUploadForm(forms.ModelForm):
             raise ValidationError({"content": "Give the document's text or upload a file."})
         if not (data.get("title") or data.get("slug")) and data.get("source_type") != "markdown":
             raise ValidationError({"title": "A document needs a title."})
+        # The service holds both rules too; here they show on the form instead of failing the save.
+        slug = slugify(data.get("slug") or data.get("title") or "")
+        taken = KnowledgeDocument.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists()
+        if taken and not self.instance.pk and not (self.user and self.user.has_perm(CHANGE_PERMISSION)):
+            raise ValidationError(
+                {
+                    "slug": f"A document with the slug {slug!r} exists; replacing it needs the permission to change documents."
+                }
+            )
+        try:
+            document_privacy_check(text=f"{data.get('title') or ''}\n{data['content']}", user=self.user)
+        except ValidationError as exc:
+            raise ValidationError({"upload" if upload else "content": exc.message_dict["content"]}) from exc
         return data
 
 
@@ -92,9 +112,14 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
         document = get_object_or_404(KnowledgeDocument, slug=slug)
         return HttpResponseRedirect(reverse("admin:assistant_knowledgedocument_change", args=[document.pk]))
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
     def save_model(self, request: HttpRequest, obj: KnowledgeDocument, form: Any, change: bool) -> None:
         data = form.cleaned_data
         result = knowledge_document_ingest(
+            replace_existing=change or request.user.has_perm(CHANGE_PERMISSION),
             content=data["content"],
             slug=data.get("slug") or obj.slug,
             title=data.get("title") or "",
@@ -117,7 +142,7 @@ class KnowledgeDocumentAdmin(admin.ModelAdmin):
     ) -> HttpResponseRedirect:
         return HttpResponseRedirect("../")
 
-    @admin.action(description="Embed again")
+    @admin.action(description="Embed again", permissions=["change"])
     def re_embed(self, request: HttpRequest, queryset: Any) -> None:
         from assistant.tasks.knowledge import knowledge_document_embed_task
 

@@ -12,7 +12,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from assistant.models import ModelActivation, ModelVersion
-from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
+from assistant.registry.services import (
+    model_path_roots,
+    model_version_activate,
+    model_version_register,
+    model_version_rollback,
+)
 
 
 def _register_from(data: dict[str, Any], **extra: Any) -> ModelVersion:
@@ -29,6 +34,7 @@ def _register_from(data: dict[str, Any], **extra: Any) -> ModelVersion:
         n_ctx=data.get("n_ctx", 2048),
         n_gpu_layers=data.get("n_gpu_layers", 0),
         n_threads=data.get("n_threads"),
+        confine_to=model_path_roots(),
         **extra,
     )
 

@@ -104,7 +104,12 @@ class ModelVersionListView(generics.ListAPIView):
         data["chat_format"] = data["chat_format"] or None
         data["lora_path"] = data["lora_path"] or None
         data["base_url"] = data["base_url"] or None
-        version = _service_call(services.model_version_register, created_by=request.user, **data)
+        version = _service_call(
+            services.model_version_register,
+            created_by=request.user,
+            confine_to=services.model_path_roots(),
+            **data,
+        )
         return Response(ModelVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
 
 

@@ -46,6 +46,7 @@ from assistant.knowledge.services import knowledge_document_ingest
 from assistant.llm.errors import Unavailable
 from assistant.models import AssistantMessage, AssistantThread, KnowledgeDocument
 from assistant.threads import feedback_record, threads_visible_to
+from optiq_site.upload_limits import check_upload_size
 
 
 def _client_ip(request: Request) -> str | None:
@@ -235,6 +236,7 @@ class KnowledgeDocumentViewSet(
         upload = data.get("file")
         try:
             if upload:
+                check_upload_size(upload=upload, field="file")
                 source_type, content = extract_text(filename=upload.name, data=upload.read())
                 slug = data["slug"] or upload.name.rsplit(".", 1)[0]
             else:
@@ -251,6 +253,7 @@ class KnowledgeDocumentViewSet(
                 source_name=upload.name if upload else "",
                 created_by=request.user,
                 embed="task",
+                replace_existing=request.user.has_perm("assistant.change_knowledgedocument"),
             )
         return Response(
             KnowledgeDocumentSerializer(result.document).data,

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from assistant.knowledge.chunking import chunk_document, parse_front_matter
 from assistant.knowledge.errors import KnowledgeDocumentInvalid
+from assistant.knowledge.privacy import document_privacy_check
 from assistant.llm.embeddings import count_tokens, embed_texts
 from assistant.models import Chunk, KnowledgeDocument
 
@@ -51,8 +52,13 @@ def knowledge_document_ingest(
     product_id: int | None = None,
     created_by: Any = None,
     embed: str = "task",
+    replace_existing: bool = True,
 ) -> IngestResult:
     """Create or update a document and cut it into chunks; unchanged content is left alone.
+
+    A document naming one of the practice's patients is refused (assistant.knowledge.privacy).
+    With `replace_existing` False (a user without the change permission), a document whose slug
+    is taken is refused rather than written over.
 
     A changed document's chunks are replaced. `embed` is "task" (a Celery task on commit),
     "now" (in this process, used by the management command) or "none".
@@ -66,8 +72,15 @@ def knowledge_document_ingest(
     digest = content_hash(f"{title}\n{category}\n{content}")
     lookup = {"product_id": product_id} if product_id is not None else {"slug": slug}
     document = KnowledgeDocument.objects.select_for_update().filter(**lookup).first()
+    if document is not None and not replace_existing:
+        raise KnowledgeDocumentInvalid(
+            {
+                "slug": f"A document with the slug {slug!r} exists; replacing it needs the permission to change documents."
+            }
+        )
     if document and document.content_hash == digest and document.status != KnowledgeDocument.Status.FAILED:
         return IngestResult(document=document, changed=False)
+    document_privacy_check(text=f"{title}\n{content}", user=created_by)
     if document is None:
         document = KnowledgeDocument(**lookup, created_by=created_by)
     document.slug = slug

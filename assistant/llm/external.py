@@ -9,6 +9,7 @@ so the client treats both backends alike.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,8 @@ import httpx
 
 from assistant.llm.errors import BackendError, NoWorkerAvailable
 from assistant.llm.sampling import Generation
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=30.0, pool=30.0)
 
@@ -55,7 +58,9 @@ def _events(kind: str, line: str) -> list[dict[str, Any]]:
         return []
     chunk = json.loads(data)
     if chunk.get("error"):
-        raise BackendError(f"the external server failed mid-answer: {chunk['error'].get('message', chunk['error'])}")
+        # The server's own words may name its hosts, paths or another user's request: the log has them.
+        logger.warning("external server error mid-answer: %s", str(chunk["error"])[:1000])
+        raise BackendError("the external server failed mid-answer (its reply is in the web server's log)")
     events: list[dict[str, Any]] = []
     for choice in chunk.get("choices") or []:
         text = (choice.get("delta") or {}).get("content") if kind == "chat" else choice.get("text")
@@ -71,8 +76,15 @@ def _events(kind: str, line: str) -> list[dict[str, Any]]:
 def _raise_for(version: Any, response: httpx.Response, body: bytes) -> None:
     if response.status_code == 503:
         raise NoWorkerAvailable(f"the external server for {version.name} is busy", retry_after=5)
+    logger.warning(
+        "external server for %s at %s answered %s: %s",
+        version.name,
+        version.base_url,
+        response.status_code,
+        body[:1000].decode(errors="replace"),
+    )
     raise BackendError(
-        f"the external server for {version.name} answered {response.status_code}: {body[:300].decode(errors='replace')}"
+        f"the external server for {version.name} answered {response.status_code} (its reply is in the web server's log)"
     )
 
 
@@ -87,4 +99,7 @@ async def events(version: Any, generation: Generation) -> AsyncIterator[dict[str
                 for event in _events(generation.kind, line):
                     yield event
     except httpx.TransportError as exc:
-        raise BackendError(f"cannot reach the external server for {version.name} at {version.base_url}: {exc}") from exc
+        logger.warning("cannot reach the external server for %s at %s: %s", version.name, version.base_url, exc)
+        raise BackendError(
+            f"cannot reach the external server for {version.name} (the web server's log says why)"
+        ) from exc

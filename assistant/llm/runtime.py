@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -31,7 +32,7 @@ from pydantic import ValidationError
 from assistant.llm import streams
 from assistant.llm.errors import BackendError, ModelNotFound, RequestRejected
 from assistant.llm.sampling import Generation
-from llm_runtime.chat_formats import END_OF_TURN, render
+from llm_runtime.chat_formats import END_OF_TURN, Segment, render_segments
 from llm_runtime.llama_loader import load_llama
 
 logger = logging.getLogger(__name__)
@@ -128,22 +129,54 @@ def _grammar(schema_key: str) -> Any:
         ) from exc
 
 
+# Stand-ins for the messages while a GGUF's own (Jinja) template renders around them: private-use
+# characters that no one types, so the template's markup can be told from the messages' text.
+_STAND_IN = "\ue000{}\ue001"
+_STAND_IN_PATTERN = re.compile("\ue000(\\d+)\ue001")
+
+
+def _template_segments(template: Any, messages: list[dict[str, str]]) -> tuple[list[Segment], Any]:
+    """The template's output as markup and message text, and its formatter result (stops, BOS)."""
+    masked = [{**m, "content": _STAND_IN.format(i)} for i, m in enumerate(messages)]
+    formatted = template(messages=masked)
+    segments: list[Segment] = []
+    position = 0
+    for found in _STAND_IN_PATTERN.finditer(formatted.prompt):
+        segments.append(Segment(formatted.prompt[position : found.start()], True))
+        segments.append(Segment(messages[int(found.group(1))]["content"], False))
+        position = found.end()
+    segments.append(Segment(formatted.prompt[position:], True))
+    return [s for s in segments if s.text], formatted
+
+
+def _tokenize_segments(llm: Any, segments: list[Segment], *, add_bos: bool) -> list[int]:
+    """Markup with its special tokens, text with none: `<start_of_turn>`, `<|im_start|>`,
+    `<|eot_id|>` or any other token the tokenizer treats as special, written inside a message
+    or a document, stays text."""
+    tokens: list[int] = []
+    for index, segment in enumerate(segments):
+        tokens += llm.tokenize(segment.text.encode(), add_bos=add_bos and index == 0, special=segment.is_markup)
+    if not segments and add_bos:
+        tokens = llm.tokenize(b"", add_bos=True, special=True)
+    return tokens
+
+
 def _prompt_tokens(model: LoadedModel, generation: Generation) -> tuple[list[int], list[str]]:
     llm = model.llm
     if generation.kind == "completion":
         return llm.tokenize(generation.prompt.encode(), add_bos=True, special=False), []
     messages = generation.message_dicts()
     if model.template is not None:
-        formatted = model.template(messages=messages)
-        tokens = llm.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
+        segments, formatted = _template_segments(model.template, messages)
+        tokens = _tokenize_segments(llm, segments, add_bos=not formatted.added_special)
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, [s for s in stops if s]
-    prompt = render(
+    segments = render_segments(
         model.chat_format,
         [{"role": m.role, "content": m.content} for m in generation.messages],
         add_generation_prompt=True,
     )
-    return llm.tokenize(prompt.encode(), add_bos=True, special=True), [END_OF_TURN[model.chat_format]]
+    return _tokenize_segments(llm, segments, add_bos=True), [END_OF_TURN[model.chat_format]]
 
 
 def generate(model: LoadedModel, generation: Generation) -> Iterator[dict[str, Any]]:

@@ -17,17 +17,21 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import authenticate_bearer
+from accounts.authentication import ApiKeyLockedOut, authenticate_bearer
+from accounts.throttling import throttle_wait
 from assistant.api.sse import event_stream_response, sse_event
 from assistant.llm import client
 from assistant.llm.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_NAME
 from assistant.llm.errors import InferenceError, ModelNotFound, Unavailable
 from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
+from assistant.openai_api.model_access import check_model_access, usable_versions
 from optiq_site.exception_handlers import unhandled_error_response
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,8 @@ ERROR_TYPES = {
     401: "authentication_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    429: "requests",
+    413: "invalid_request_error",
     503: "server_error",
     502: "server_error",
     500: "server_error",
@@ -80,21 +86,22 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                 response: HttpResponseBase = error_response(
                     405, f"Use {method} for {request.path}", code="method_not_allowed"
                 )
-            elif (user := await sync_to_async(authenticate_bearer)(request)) is None:
-                response = error_response(
-                    401,
-                    "Missing or invalid API key: send 'Authorization: Bearer <key>' "
-                    "(create one with `python manage.py create_api_key --user NAME`)",
-                    code="invalid_api_key",
-                )
+            elif isinstance(refusal := await sync_to_async(_authenticate)(request), JsonResponse):
+                response = refusal
             else:
-                request.user = user
                 try:
                     response, model = await view(request)
                 except parse.InvalidRequest as exc:
                     response = error_response(400, str(exc), param=exc.param, code="invalid_request")
                 except InferenceError as exc:
                     response = inference_error_response(exc)
+                except RequestDataTooBig:
+                    response = error_response(
+                        413,
+                        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+                        "(OPTIQ_BODY_MAX_MEMORY_BYTES).",
+                        code="request_too_large",
+                    )
                 except Exception as exc:
                     response = unhandled_error_response(request, exc)
             REQUESTS.labels(name, model, str(response.status_code)).inc()
@@ -105,11 +112,41 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
     return decorate
 
 
+def _authenticate(request: HttpRequest) -> JsonResponse | None:
+    """Set request.user from the Bearer key, or the 401/429 refusal."""
+    try:
+        key = authenticate_bearer(request)
+    except ApiKeyLockedOut as exc:
+        return error_response(
+            429, str(exc), code="too_many_invalid_keys", headers={"Retry-After": str(exc.retry_after)}
+        )
+    if key is None:
+        return error_response(
+            401,
+            "Missing or invalid API key: send 'Authorization: Bearer <key>' "
+            "(create one with `python manage.py create_api_key --user NAME`)",
+            code="invalid_api_key",
+        )
+    wait = throttle_wait(request, user=key.user, key=key)
+    if wait is not None:
+        seconds = max(1, int(wait + 0.999))
+        return error_response(
+            429,
+            f"Rate limit reached for this API key or its user: retry in {seconds} seconds "
+            "(the limits are OPTIQ_THROTTLE_USER and OPTIQ_THROTTLE_API_KEY).",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(seconds)},
+        )
+    request.user = key.user
+    return None
+
+
 @openai_endpoint("models", method="GET")
 async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.registry.selectors import model_version_list
 
-    versions = await sync_to_async(lambda: list(model_version_list()))()
+    user = request.user
+    versions = await sync_to_async(lambda: usable_versions(user, list(model_version_list())))()
     # The active chat model first: clients that take the first listed model get it.
     versions.sort(key=lambda v: (not v.is_active, v.role != "chat"))
     data = [
@@ -156,6 +193,7 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, 
         parse.ChatCompletionRequest if kind == "chat" else parse.CompletionRequest
     )
     body = parse.parse(body_type, request.body)
+    await sync_to_async(check_model_access)(request.user, body.model)
     deltas = await client.astream(body.generation(), model=body.model)
     ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +35,58 @@ def _gguf_file(field: str, path: str | Path) -> Path:
     except OSError as exc:
         raise ValidationError({field: f"cannot read {resolved}: {exc}"}) from exc
     return resolved
+
+
+def model_path_roots() -> list[Path]:
+    """The directories a model registered by a user may come from: the models and artifacts
+    directories, and any in OPTIQ_MODEL_PATH_ROOTS."""
+    return [Path(settings.MODELS_DIR), Path(settings.ARTIFACTS_DIR), *map(Path, settings.OPTIQ_MODEL_PATH_ROOTS)]
+
+
+def _confine(field: str, path: str | Path, roots: Sequence[Path]) -> None:
+    """Refuse a path outside `roots` before touching it, so that registration cannot read, or
+    tell the existence of, any other file on the server (symlinks are followed first)."""
+    resolved = Path(path).expanduser().resolve()
+    if not any(resolved.is_relative_to(Path(root).expanduser().resolve()) for root in roots):
+        raise ValidationError(
+            {
+                field: f"must be a file under {' or '.join(str(r) for r in roots)}: put the GGUF there "
+                "(or add its directory to OPTIQ_MODEL_PATH_ROOTS)"
+            }
+        )
+
+
+def validate_external_url(base_url: str | None) -> str:
+    """An external server's base URL: http(s), a host, no credentials, query or fragment, not a
+    link-local, multicast or unspecified address (cloud metadata lives on link-local), and on
+    OPTIQ_EXTERNAL_MODEL_HOSTS when that is set."""
+    example = "e.g. http://host:8080/v1"
+    if not base_url:
+        raise ValidationError({"base_url": f"an external model needs the server's http(s) base URL, {example}"})
+    try:
+        parts = urlsplit(base_url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError({"base_url": f"not a valid URL ({exc}), {example}"}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError({"base_url": f"must be an http:// or https:// URL with a host, {example}"})
+    if parts.username or parts.password:
+        raise ValidationError({"base_url": "must not carry a user name or password"})
+    if parts.query or parts.fragment:
+        raise ValidationError({"base_url": "must not have a query string or fragment"})
+    if port == 0:
+        raise ValidationError({"base_url": "port 0 is not a port"})
+    host = parts.hostname
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and (address.is_link_local or address.is_multicast or address.is_unspecified):
+        raise ValidationError({"base_url": f"{host} is a link-local, multicast or unspecified address"})
+    allowed = [h.lower() for h in settings.OPTIQ_EXTERNAL_MODEL_HOSTS]
+    if allowed and host.lower() not in allowed:
+        raise ValidationError({"base_url": f"{host} is not on OPTIQ_EXTERNAL_MODEL_HOSTS ({', '.join(allowed)})"})
+    return base_url.strip().rstrip("/")
 
 
 def _validate_name(name: str) -> None:
@@ -60,8 +116,12 @@ def model_version_register(
     n_threads: int | None = None,
     created_by: Any = None,
     activate: bool = False,
+    confine_to: Sequence[Path] | None = None,
 ) -> ModelVersion:
     """Register a model version after checking its files.
+
+    `confine_to` (the API and the admin pass model_path_roots()): the directories the GGUF and
+    the LoRA must be in; None for the operator's own commands and in-process registrations.
 
     A local version needs a GGUF (checked by its magic bytes; size and SHA-256 recorded);
     a GGUF without `tokenizer.chat_template` needs a chat format (given, or inherited from
@@ -83,16 +143,16 @@ def model_version_register(
 
     fields: dict[str, Any] = {}
     if backend == ModelVersion.Backend.EXTERNAL:
-        if not base_url or not re.match(r"^https?://", base_url):
-            raise ValidationError(
-                {"base_url": "an external model needs the server's http(s) base URL, e.g. http://host:8080/v1"}
-            )
-        fields["base_url"] = base_url.rstrip("/")
+        fields["base_url"] = validate_external_url(base_url)
         fields["path"] = str(path or "")
         fields["chat_format"] = chat_format or ""
     else:
         if not path:
             raise ValidationError({"path": "a local model needs the path of its GGUF file"})
+        if confine_to is not None:
+            _confine("path", path, confine_to)
+            if lora_path:
+                _confine("lora_path", lora_path, confine_to)
         gguf = _gguf_file("path", path)
         try:
             has_template = chat_template(gguf) is not None

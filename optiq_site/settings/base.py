@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,13 @@ INSTALLED_APPS = [
     "practice",
     "assistant",
     "training_jobs",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "optiq_site.request_ids.RequestIdMiddleware",
     "optiq_site.exception_handlers.ApiErrorsAsJsonMiddleware",
+    "optiq_site.upload_limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its clear 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "optiq_site.urls"
@@ -172,6 +177,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.UserRateThrottle",
+        "accounts.throttling.ApiKeyRateThrottle",
+        "accounts.throttling.AnonymousRateThrottle",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -179,6 +189,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Practice data, the assistant and fine-tuning for optical practices.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs for staff and authorised scrapers only (optiq_site.operations_access).
+    "SERVE_PERMISSIONS": ["optiq_site.operations_access.OperationsPermission"],
+    "SERVE_AUTHENTICATION": [
+        "optiq_site.operations_access.OperationsTokenAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from the sidecar package: the docs work without internet.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -274,3 +291,85 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("OPTIQ_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- Security: rate limits and login lockout ------------------------------------------------
+# Requests per user (session or any key), per API key and per address without a login, on the
+# REST API and /v1 (accounts.throttling); "N/s", "N/min", "N/hour" or "N/day"; "off": no limit.
+def _rate(variable: str, default: str) -> str | None:
+    value = env_str(variable, default) or default
+    return None if value.lower() == "off" else value
+
+
+OPTIQ_THROTTLE_RATES: dict[str, str | None] = {
+    "user": _rate("OPTIQ_THROTTLE_USER", "1200/min"),
+    "api_key": _rate("OPTIQ_THROTTLE_API_KEY", "600/min"),
+    "anonymous": _rate("OPTIQ_THROTTLE_ANONYMOUS", "120/min"),
+}
+
+
+# /metrics, the API schema and docs and /readyz's detail: staff, this token (as a Bearer token)
+# or these client addresses/networks (optiq_site.operations_access). `make run` makes a token.
+OPTIQ_OPERATIONS_TOKEN = env_str("OPTIQ_OPERATIONS_TOKEN", None)
+OPTIQ_OPERATIONS_ALLOW = env_list("OPTIQ_OPERATIONS_ALLOW", [])
+
+
+def check_networks(variable: str, networks: list[str]) -> list[str]:
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{variable}: {network!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)."
+            ) from None
+    return networks
+
+
+check_networks("OPTIQ_OPERATIONS_ALLOW", OPTIQ_OPERATIONS_ALLOW)
+
+# --- Security: uploads (optiq_site.upload_limits) ---
+# An uploaded file (a knowledge document, a training JSONL) may be at most this large; a whole
+# request body at most that plus a margin for the form around it, refused before it is read.
+OPTIQ_UPLOAD_MAX_BYTES = int(env_float("OPTIQ_UPLOAD_MAX_MB", 20.0) * 1024 * 1024)
+OPTIQ_REQUEST_MAX_BYTES = OPTIQ_UPLOAD_MAX_BYTES + 1024 * 1024
+# Bodies (JSON) held in memory, and files kept in memory before they go to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("OPTIQ_BODY_MAX_MEMORY_BYTES", 5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("OPTIQ_FILE_MAX_MEMORY_BYTES", 2_621_440)
+# PDF text extraction stops with a clear error past this many pages or seconds.
+OPTIQ_PDF_MAX_PAGES = env_int("OPTIQ_PDF_MAX_PAGES", 300)
+OPTIQ_PDF_MAX_SECONDS = env_float("OPTIQ_PDF_MAX_SECONDS", 30.0)
+
+# --- Security: the model registry (assistant.registry.services) ---
+# Directories besides OPTIQ_MODELS_DIR and OPTIQ_ARTIFACTS_DIR that the API and the admin may
+# register GGUFs from; and, when set, the only hosts an external model server may be on.
+OPTIQ_MODEL_PATH_ROOTS = env_list("OPTIQ_MODEL_PATH_ROOTS", [])
+OPTIQ_EXTERNAL_MODEL_HOSTS = env_list("OPTIQ_EXTERNAL_MODEL_HOSTS", [])
+
+
+def cache_settings(redis_url: str) -> dict[str, Any]:
+    """The default cache (rate-limit counts) on the broker's Valkey, shared by every web process."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "optiq-cache",
+            "OPTIONS": {"socket_timeout": OPTIQ_BROKER_TIMEOUT_S, "socket_connect_timeout": OPTIQ_BROKER_TIMEOUT_S},
+        }
+    }
+
+
+# django-axes: a staff login is locked after this many wrong passwords (and an address after as
+# many wrong API keys) for OPTIQ_LOGIN_LOCKOUT_MINUTES; see accounts.lockout.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("OPTIQ_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OPTIQ_LOGIN_LOCKOUT_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = "accounts.lockout.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Wrong passwords are logged by axes with the username and address only, never the password.
+AXES_VERBOSE = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import database_settings
+from .base import cache_settings, database_settings
 from .env import env_bool, env_int, env_str
 
 DEBUG = False
@@ -22,6 +22,7 @@ SECRET_KEY = _secret
 DATABASES = {"default": database_settings(env_str("DATABASE_URL", required=True) or "")}
 REDIS_URL = env_str("REDIS_URL", required=True) or ""
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
+CACHES = cache_settings(REDIS_URL)
 
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

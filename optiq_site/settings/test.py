@@ -12,8 +12,8 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, STATIC_ROOT, database_settings
-from .env import env_str
+from .base import DATA_DIR, STATIC_ROOT, cache_settings, database_settings
+from .env import env_list, env_str
 
 DEBUG = False
 SECRET_KEY = "optiq-test-key"
@@ -37,3 +37,7 @@ if os.environ.get("OPTIQ_TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["OPTIQ_TEST_DATABASE_NAME"]}
 REDIS_URL = _redis_url
 CELERY_BROKER_URL = _redis_url
+CACHES = cache_settings(REDIS_URL)
+# The suite's servers and clients are on loopback; tests of the operational surface's access
+# rule set their own list.
+OPTIQ_OPERATIONS_ALLOW = env_list("OPTIQ_OPERATIONS_ALLOW", ["127.0.0.1"])

@@ -57,7 +57,7 @@ def test_create_api_key_for_an_unknown_user_names_the_option():
 
 
 @pytest.mark.django_db
-def test_bootstrap_creates_the_demo_admin_once_and_prints_the_same_credentials(settings, tmp_path, capsys):
+def test_bootstrap_creates_the_demo_admin_once_and_prints_its_password_only_then(settings, tmp_path, capsys):
     import json
 
     settings.DATA_DIR = tmp_path
@@ -66,7 +66,10 @@ def test_bootstrap_creates_the_demo_admin_once_and_prints_the_same_credentials(s
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     call_command("bootstrap_local")
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert first == second
+    assert first["created"] and not second["created"]
+    assert "password" not in second and "api_key" not in second
+    assert second["file"] == first["file"] == str(tmp_path / "demo-credentials.json")
+    assert json.loads((tmp_path / "demo-credentials.json").read_text())["password"] == first["password"]
     assert ApiKey.objects.filter(user__username="admin").count() == 1
     from django.contrib.auth import authenticate
 

@@ -127,8 +127,13 @@ def test_feedback_review_hides_what_the_reviewer_may_not_see_and_refuses_to_teac
     ]
     with pytest.raises(ValidationError):
         training_example_create_from_feedback(feedback=cost_feedback, user=mladmin)
-    # The asker's own manager colleague may read and teach it.
-    assert training_example_create_from_feedback(feedback=cost_feedback, user=manager) is not None
+    # The asker's own manager colleague may read and teach it, once confirming its cost figures may be learnt.
+    with pytest.raises(ValidationError, match="uses cost prices"):
+        training_example_create_from_feedback(feedback=cost_feedback, user=manager)
+    assert (
+        training_example_create_from_feedback(feedback=cost_feedback, user=manager, confirm_restricted_figures=True)
+        is not None
+    )
 
 
 def test_staff_without_review_rights_see_only_their_own_feedback_and_cannot_make_examples(db, manager):

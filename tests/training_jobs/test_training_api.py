@@ -77,7 +77,7 @@ def test_a_job_freezes_the_approved_examples_and_a_queued_job_cancels_at_once(
 
 
 def test_uploading_a_jsonl_file_reports_bad_lines_by_number(bearer_client):
-    client = bearer_client(_user_with("change_trainingexample"))
+    client = bearer_client(_user_with("change_trainingexample", "approve_trainingexample"))
     upload = SimpleUploadedFile(
         "ex.jsonl", b'{"prompt": "a?", "completion": "b."}\n{oops\n', content_type="application/jsonl"
     )
@@ -91,7 +91,7 @@ def test_uploading_a_jsonl_file_reports_bad_lines_by_number(bearer_client):
 
 
 def test_bulk_review_and_filters(bearer_client):
-    client = bearer_client(_user_with("change_trainingexample"))
+    client = bearer_client(_user_with("change_trainingexample", "approve_trainingexample"))
     drafts = TrainingExampleFactory.create_batch(3, status="draft", category="lens-types")
     response = client.post(
         "/api/v1/training/examples/review/", {"ids": [d.pk for d in drafts[:2]], "status": "approved"}, format="json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from training_jobs.dataset_files import FORMATS
@@ -52,6 +54,17 @@ class ImportSerializer(serializers.Serializer):
     file = serializers.FileField()
     status = serializers.ChoiceField(choices=TrainingExample.Status.choices, default=TrainingExample.Status.DRAFT)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def validate_file(self, upload: Any) -> Any:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from optiq_site.upload_limits import check_upload_size
+
+        try:
+            check_upload_size(upload=upload, field="file")
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["file"]) from None
+        return upload
 
 
 class LineErrorSerializer(serializers.Serializer):

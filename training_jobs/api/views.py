@@ -31,6 +31,7 @@ from training_jobs.api.serializers import (
     TrainingJobSerializer,
 )
 from training_jobs.models import TrainingExample, TrainingJob
+from training_jobs.privacy_scan import findings_message
 from training_jobs.selectors import training_examples_export_lines, training_job_list
 from training_jobs.services import (
     training_example_create,
@@ -150,12 +151,7 @@ class TrainingExampleViewSet(viewsets.ModelViewSet):
         examples = self.get_queryset() if wanted == "all" else self.get_queryset().filter(status=wanted)
         lines, findings = training_examples_export_lines(examples=examples, fmt=query.validated_data["format"])
         if findings:
-            raise ValidationError(
-                {
-                    "examples": ["patient data found; edit or reject these examples first"]
-                    + [str(f) for f in findings[:50]]
-                }
-            )
+            raise ValidationError({"examples": findings_message(findings, user=request.user, limit=50)})
         response = HttpResponse("".join(line + "\n" for line in lines), content_type="application/jsonl")
         response["Content-Disposition"] = 'attachment; filename="training-examples.jsonl"'
         return response

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from assistant.models import ModelVersion
 from assistant.registry.services import model_version_activate, model_version_register, model_version_rollback
 from training_jobs.models import TrainingJob
+
+ACTIVATE_PERMISSION = "assistant.manage_model_versions"
+
+
+def require_activation_permission(user: Any) -> None:
+    """Activating a model (which every user of the assistant then talks to) stays with those who
+    manage model versions; a command run by the operator (no user) may."""
+    if user is not None and not user.has_perm(ACTIVATE_PERMISSION):
+        raise PermissionDenied(
+            "Activating a model needs the permission to manage model versions (ML admins): "
+            "train without deploying, and have an ML admin deploy the result."
+        )
 
 
 def training_job_deploy(
@@ -16,6 +28,8 @@ def training_job_deploy(
 ) -> ModelVersion:
     """Register the job's GGUF result as a model version and (by default) activate it; the
     inference workers swap to it before their next request."""
+    if activate:
+        require_activation_permission(user)
     job.refresh_from_db()
     if job.status != TrainingJob.Status.SUCCEEDED:
         raise ValidationError({"status": "only a succeeded job can be deployed"})
@@ -60,4 +74,5 @@ def training_job_deploy(
 
 def training_job_rollback(*, user: Any = None) -> ModelVersion:
     """Return the chat model to the version active before the last activation."""
+    require_activation_permission(user)
     return model_version_rollback(role="chat", user=user)

@@ -32,9 +32,9 @@ from llm_runtime.chat_formats import FORMATS
 from training_jobs.dataset_files import parse_jsonl
 from training_jobs.hyperparameters import Hyperparameters
 from training_jobs.models import TrainingExample, TrainingJob
-from training_jobs.privacy_scan import privacy_scan
+from training_jobs.privacy_scan import findings_message, privacy_scan
 from training_jobs.selectors import default_base_model
-from training_jobs.services.deploy import training_job_deploy
+from training_jobs.services.deploy import require_activation_permission, training_job_deploy
 from training_jobs.services.progress import JobProgressReporter
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ def training_job_create(
             )
     if chat_format and chat_format not in FORMATS:
         raise ValidationError({"chat_format": f"unknown format {chat_format!r}; known: {', '.join(sorted(FORMATS))}"})
+    if deploy_on_success:
+        require_activation_permission(created_by)
     params = Hyperparameters.from_dict(hyperparameters or {})
     if not chat_format and base_model is not None:
         chat_format = base_model.chat_format
@@ -119,6 +121,10 @@ def training_job_create(
             parsed = parse_jsonl(handle)
         if parsed.errors:
             raise ValidationError({"data_file": [str(e) for e in parsed.errors[:20]]})
+        if not skip_privacy_scan:
+            findings = privacy_scan(parsed.records)
+            if findings:
+                raise ValidationError({"data_file": findings_message(findings, user=created_by)})
         count = len(parsed.records)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     else:
@@ -135,12 +141,7 @@ def training_job_create(
         if not skip_privacy_scan:
             findings = privacy_scan(example_list)
             if findings:
-                raise ValidationError(
-                    {
-                        "examples": ["patient data found; edit or reject these examples first"]
-                        + [str(f) for f in findings[:20]]
-                    }
-                )
+                raise ValidationError({"examples": findings_message(findings, user=created_by)})
     if count < 2:
         raise ValidationError({"examples": "at least 2 examples are needed (one to train on, one to evaluate)"})
     with transaction.atomic():
@@ -230,6 +231,34 @@ def training_job_cancel(*, job: TrainingJob, user: Any = None) -> TrainingJob:
     return current
 
 
+def training_data_changes(job: TrainingJob) -> list[str]:
+    """How the job's training data differs from the snapshot frozen when it was created: the
+    examples' ids and content hashes (or the data file's SHA-256). Empty when it is the same."""
+    if job.data_file:
+        path = Path(job.data_file)
+        if not path.is_file():
+            return [f"the data file {path} is gone"]
+        if hashlib.sha256(path.read_bytes()).hexdigest() != job.dataset_hash:
+            return [f"the data file {path} was changed"]
+        return []
+    examples = {e.pk: e for e in TrainingExample.objects.filter(pk__in=job.example_ids)}
+    changes = [f"example {pk} was deleted" for pk in job.example_ids if pk not in examples]
+    for example in sorted(examples.values(), key=lambda e: e.pk):
+        if example.status == TrainingExample.Status.REJECTED:
+            changes.append(f"example {example.pk} was rejected")
+        elif example.status != TrainingExample.Status.APPROVED:
+            changes.append(f"example {example.pk} went back to review ({example.status})")
+    if not changes and dataset_hash(examples.values()) != job.dataset_hash:
+        # The hash covers every example's content; those saved after the job was created are the edited ones.
+        edited = [pk for pk, e in sorted(examples.items()) if e.updated_at and e.updated_at > job.created_at]
+        changes.append(
+            f"example{'s' if len(edited) > 1 else ''} {', '.join(map(str, edited))} {'were' if len(edited) > 1 else 'was'} edited"
+            if edited
+            else "the examples' content changed"
+        )
+    return changes
+
+
 def training_run_for(job: TrainingJob) -> TrainingRun:
     """What the trainer needs from a job: the base, the frozen records, the settings, and what
     an earlier attempt already measured."""
@@ -275,6 +304,17 @@ def training_job_execute(*, job_id: int, worker: str) -> str:
     if job is None:
         logger.info("training job %s is not claimable (already running elsewhere or finished)", job_id)
         return "skipped"
+    changes = training_data_changes(job)
+    if changes:
+        # Train on exactly what was reviewed and queued, or not at all.
+        training_job_finish(
+            job=job,
+            worker=worker,
+            status=TrainingJob.Status.FAILED,
+            error=f"The training data changed since this job was queued: {'; '.join(changes[:20])}. "
+            "Nothing was trained; start a new job to train on the examples as they are now.",
+        )
+        return "failed"
     reporter = JobProgressReporter(job=job, worker=worker)
     try:
         result = run_training(training_run_for(job), reporter)

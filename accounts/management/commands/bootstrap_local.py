@@ -35,14 +35,16 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(credentials))
 
     @transaction.atomic
-    def _credentials(self) -> dict[str, str]:
+    def _credentials(self) -> dict[str, Any]:
+        """The demo login; its password and key only on the start that made them (then the file
+        that keeps them), so that later starts print no secret into a terminal or a log."""
         path = settings.DATA_DIR / CREDENTIALS_FILE
         User = get_user_model()
         if path.exists():
             saved = json.loads(path.read_text())
             user = User.objects.filter(username=saved["username"]).first()
             if user is not None and ApiKey.objects.filter(user=user, prefix=saved["api_key"][:10]).exists():
-                return saved
+                return {"username": saved["username"], "file": str(path), "created": False}
         username = "admin"
         password = secrets.token_urlsafe(12)
         user = User.objects.filter(username=username).first()
@@ -56,4 +58,4 @@ class Command(BaseCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(saved, indent=2))
         path.chmod(0o600)
-        return saved
+        return {**saved, "file": str(path), "created": True}

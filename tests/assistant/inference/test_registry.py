@@ -122,7 +122,8 @@ def test_the_admin_add_form_shows_service_errors_on_their_fields_and_registers_o
     form = {"name": "tuned", "role": "chat", "backend": "local", "lora_scale": "1.0", "n_ctx": "2048"}
     form.update({"n_gpu_layers": "0", "chat_format": "gemma", "base": default_version.pk})
 
-    refused = client.post("/admin/assistant/modelversion/add/", {**form, "path": "/nowhere/model.gguf"})
+    missing = default_gguf.parent / "nowhere.gguf"  # inside the models directory, as the admin requires
+    refused = client.post("/admin/assistant/modelversion/add/", {**form, "path": str(missing)})
     assert refused.status_code == 200
     assert "no file" in " ".join(refused.context["adminform"].form.errors["path"])
     assert not ModelVersion.objects.filter(name="tuned").exists()

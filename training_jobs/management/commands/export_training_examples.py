@@ -24,7 +24,7 @@ class Command(BaseCommand):
         lines, findings = training_examples_export_lines(examples=examples, fmt=format)
         if findings:
             for finding in findings:
-                self.stderr.write(f"  {finding}")
+                self.stderr.write(f"  {finding.describe(reveal=True)}")
             raise CommandError(f"{len(findings)} examples contain patient data; edit or reject them first")
         out = path.open("w", encoding="utf-8") if path else sys.stdout
         try:
