@@ -11,6 +11,7 @@ plain text and cannot open a turn of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, TypedDict
 
@@ -85,3 +86,27 @@ def render_segments(chat_format: str, messages: Sequence[ChatMessage], *, add_ge
 
 def render(chat_format: str, messages: Sequence[ChatMessage], *, add_generation_prompt: bool) -> str:
     return "".join(s.text for s in render_segments(chat_format, messages, add_generation_prompt=add_generation_prompt))
+
+
+# Stand-ins for the messages while a model's own (Jinja) template renders around them:
+# private-use characters that no one types, so the template's markup can be told from the
+# messages' text.
+_STAND_IN = "\ue000{}\ue001"
+_STAND_IN_PATTERN = re.compile("\ue000(\\d+)\ue001")
+
+
+def masked_messages(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages with their text replaced by stand-ins, for a template to render."""
+    return [{**m, "content": _STAND_IN.format(i)} for i, m in enumerate(messages)]
+
+
+def segments_around_stand_ins(rendered: str, messages: Sequence[ChatMessage]) -> list[Segment]:
+    """A template's output for `masked_messages(messages)` as its markup and the messages' text."""
+    segments: list[Segment] = []
+    position = 0
+    for found in _STAND_IN_PATTERN.finditer(rendered):
+        segments.append(_markup(rendered[position : found.start()]))
+        segments.append(_text(messages[int(found.group(1))]["content"]))
+        position = found.end()
+    segments.append(_markup(rendered[position:]))
+    return [s for s in segments if s.text]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -32,7 +31,13 @@ from pydantic import ValidationError
 from assistant.llm import streams
 from assistant.llm.errors import BackendError, ModelNotFound, RequestRejected
 from assistant.llm.sampling import Generation
-from llm_runtime.chat_formats import END_OF_TURN, Segment, render_segments
+from llm_runtime.chat_formats import (
+    END_OF_TURN,
+    Segment,
+    masked_messages,
+    render_segments,
+    segments_around_stand_ins,
+)
 from llm_runtime.llama_loader import load_llama
 
 logger = logging.getLogger(__name__)
@@ -129,24 +134,10 @@ def _grammar(schema_key: str) -> Any:
         ) from exc
 
 
-# Stand-ins for the messages while a GGUF's own (Jinja) template renders around them: private-use
-# characters that no one types, so the template's markup can be told from the messages' text.
-_STAND_IN = "\ue000{}\ue001"
-_STAND_IN_PATTERN = re.compile("\ue000(\\d+)\ue001")
-
-
 def _template_segments(template: Any, messages: list[dict[str, str]]) -> tuple[list[Segment], Any]:
     """The template's output as markup and message text, and its formatter result (stops, BOS)."""
-    masked = [{**m, "content": _STAND_IN.format(i)} for i, m in enumerate(messages)]
-    formatted = template(messages=masked)
-    segments: list[Segment] = []
-    position = 0
-    for found in _STAND_IN_PATTERN.finditer(formatted.prompt):
-        segments.append(Segment(formatted.prompt[position : found.start()], True))
-        segments.append(Segment(messages[int(found.group(1))]["content"], False))
-        position = found.end()
-    segments.append(Segment(formatted.prompt[position:], True))
-    return [s for s in segments if s.text], formatted
+    formatted = template(messages=masked_messages(messages))  # type: ignore[arg-type]
+    return segments_around_stand_ins(formatted.prompt, messages), formatted  # type: ignore[arg-type]
 
 
 def _tokenize_segments(llm: Any, segments: list[Segment], *, add_bos: bool) -> list[int]:

@@ -1,8 +1,10 @@
 """Examples -> token ids with completion-only labels, the train/eval split, and packed batches.
 
-Prompts are rendered with `llm_runtime.chat_formats.render` (or the tokenizer's own chat
-template when the base has one and no format is set), and the completion is followed by the
-format's end-of-turn text: exactly what the inference side sends and stops on.
+Prompts are rendered with `llm_runtime.chat_formats` (or the tokenizer's own chat template
+when the base has one and no format is set), and the completion is followed by the format's
+end-of-turn text: exactly what the inference side sends and stops on. As at inference, only the
+format's markup is tokenized with special tokens recognised: a `<start_of_turn>` written in an
+example's text is trained on as plain characters, not as a turn marker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 
 import torch
 
-from llm_runtime.chat_formats import END_OF_TURN, render
+from llm_runtime.chat_formats import (
+    END_OF_TURN,
+    ChatMessage,
+    Segment,
+    masked_messages,
+    render_segments,
+    segments_around_stand_ins,
+)
 
 IGNORE_INDEX = -100
 
@@ -44,17 +53,23 @@ class Encoded:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
 
 
-def prompt_messages(record: Record) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": record.system_prompt}] if record.system_prompt else []
+def prompt_messages(record: Record) -> list[ChatMessage]:
+    messages: list[ChatMessage] = [{"role": "system", "content": record.system_prompt}] if record.system_prompt else []
     return [*messages, {"role": "user", "content": record.prompt}]
+
+
+def prompt_segments(tokenizer: Any, chat_format: str, record: Record) -> list[Segment]:
+    """The prompt for this record, ending where the answer starts, as markup and text."""
+    messages = prompt_messages(record)
+    if chat_format:
+        return render_segments(chat_format, messages, add_generation_prompt=True)
+    rendered = tokenizer.apply_chat_template(masked_messages(messages), tokenize=False, add_generation_prompt=True)
+    return segments_around_stand_ins(str(rendered), messages)
 
 
 def render_prompt(tokenizer: Any, chat_format: str, record: Record) -> str:
     """The text a model is prompted with for this record, ending where the answer starts."""
-    messages = prompt_messages(record)
-    if chat_format:
-        return render(chat_format, messages, add_generation_prompt=True)  # type: ignore[arg-type]
-    return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+    return "".join(segment.text for segment in prompt_segments(tokenizer, chat_format, record))
 
 
 def end_of_turn(tokenizer: Any, chat_format: str) -> str:
@@ -63,15 +78,26 @@ def end_of_turn(tokenizer: Any, chat_format: str) -> str:
     return str(tokenizer.eos_token or "")
 
 
+def _token_ids(tokenizer: Any, segments: Sequence[Segment]) -> list[int]:
+    ids: list[int] = []
+    for segment in segments:
+        ids += tokenizer(segment.text, add_special_tokens=False, split_special_tokens=not segment.is_markup)[
+            "input_ids"
+        ]
+    return ids
+
+
 def encode(tokenizer: Any, chat_format: str, record: Record, max_length: int) -> Encoded:
     """Prompt and completion are tokenized apart so the label boundary is exact; the prompt
     gets the tokenizer's BOS (as llama.cpp adds it), the completion none."""
-    prompt_text = render_prompt(tokenizer, chat_format, record)
-    add_special = not prompt_text.startswith(str(tokenizer.bos_token or "\x00"))
-    prompt_ids = tokenizer(prompt_text, add_special_tokens=add_special)["input_ids"]
-    completion_ids = tokenizer(record.completion + end_of_turn(tokenizer, chat_format), add_special_tokens=False)[
-        "input_ids"
-    ]
+    segments = prompt_segments(tokenizer, chat_format, record)
+    prompt_text = "".join(segment.text for segment in segments)
+    starts_with_bos = prompt_text.startswith(str(tokenizer.bos_token or "\x00"))
+    bos = [] if starts_with_bos else list(tokenizer("", add_special_tokens=True)["input_ids"])
+    prompt_ids = bos + _token_ids(tokenizer, segments)
+    completion_ids = _token_ids(
+        tokenizer, [Segment(record.completion, False), Segment(end_of_turn(tokenizer, chat_format), True)]
+    )
     truncated = len(prompt_ids) + len(completion_ids) > max_length
     if truncated:
         # Keep the whole prompt when possible and cut the answer; a prompt that fills the
