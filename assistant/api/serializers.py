@@ -128,3 +128,13 @@ class KnowledgeDocumentInputSerializer(serializers.Serializer):
 class KnowledgeSearchSerializer(serializers.Serializer):
     q = serializers.CharField(max_length=500)
     limit = serializers.IntegerField(min_value=1, max_value=20, default=5)
+
+
+class KnowledgeSearchResultSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["knowledge_chunk"])
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    document = serializers.CharField(help_text="The document's slug.")
+    heading = serializers.CharField(allow_blank=True)
+    snippet = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField()

@@ -31,6 +31,7 @@ from assistant.api.serializers import (
     FeedbackSerializer,
     KnowledgeDocumentInputSerializer,
     KnowledgeDocumentSerializer,
+    KnowledgeSearchResultSerializer,
     KnowledgeSearchSerializer,
     MessageSerializer,
     QuestionSerializer,
@@ -56,6 +57,8 @@ class ThreadViewSet(viewsets.ModelViewSet):
     """The user's own threads (`?search=` matches titles). Threads that touched patient data
     are hidden from users who may no longer see patients."""
 
+    # The schema reads the id's type from here; the rows come from get_queryset.
+    queryset = AssistantThread.objects.none()
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends: list[Any] = [filters.SearchFilter]
@@ -261,7 +264,7 @@ class KnowledgeDocumentViewSet(
 class KnowledgeSearchView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(parameters=[KnowledgeSearchSerializer])
+    @extend_schema(parameters=[KnowledgeSearchSerializer], responses=KnowledgeSearchResultSerializer(many=True))
     def get(self, request: Request) -> Response:
         serializer = KnowledgeSearchSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)

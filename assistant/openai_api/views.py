@@ -37,6 +37,7 @@ ERROR_TYPES = {
     401: "authentication_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    415: "invalid_request_error",
     503: "server_error",
     502: "server_error",
     500: "server_error",
@@ -78,7 +79,7 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
             model = "-"
             if request.method != method:
                 response: HttpResponseBase = error_response(
-                    405, f"Use {method} for {request.path}", code="method_not_allowed"
+                    405, f"Use {method} for {request.path}", code="method_not_allowed", headers={"Allow": method}
                 )
             elif (user := await sync_to_async(authenticate_bearer)(request)) is None:
                 response = error_response(
@@ -86,6 +87,12 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                     "Missing or invalid API key: send 'Authorization: Bearer <key>' "
                     "(create one with `python manage.py create_api_key --user NAME`)",
                     code="invalid_api_key",
+                )
+            elif method == "POST" and request.content_type != "application/json":
+                response = error_response(
+                    415,
+                    f"Send the body as JSON with 'Content-Type: application/json' (got {request.content_type!r})",
+                    code="unsupported_media_type",
                 )
             else:
                 request.user = user

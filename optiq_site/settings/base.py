@@ -107,7 +107,9 @@ def database_settings(url: str) -> dict[str, Any]:
     try:
         parsed = dj_database_url.parse(
             url,
-            conn_max_age=0,
+            # Only with the pool off (OPTIQ_DB_POOL=0): the old persistent connections, which the
+            # load benchmark measures the pool against.
+            conn_max_age=0 if DATABASE_POOL_ENABLED else env_int("OPTIQ_DB_CONN_MAX_AGE", 0),
             conn_health_checks=True,
             disable_server_side_cursors=not env_bool("OPTIQ_DB_SERVER_SIDE_CURSORS", True),
         )
@@ -197,6 +199,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# `/v1` is written out by hand (its views stream, outside DRF) and joins the one API schema.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "assistant.openai_api.schema.add_openai_paths",
+]
+
 # --- Celery --------------------------------------------------------------------------------
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -274,3 +282,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("OPTIQ_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Load benchmarks and the fuzzer: no rate limits ----------------------------------------
+# They send thousands of requests a minute with one key, so the API's rate limits would measure
+# the limiter, not the server. OPTIQ_API_THROTTLE_OFF=1 (never on a practice server) lifts every
+# DRF throttle rate; kept last in this file so that it sees every rate defined above.
+if env_bool("OPTIQ_API_THROTTLE_OFF", False):
+    REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
+    _throttle_rates: Any = REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(_throttle_rates)  # a rate of None: no limit

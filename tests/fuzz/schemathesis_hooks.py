@@ -1,0 +1,1 @@
+"""Schemathesis hooks for the API fuzzing run (loaded through SCHEMATHESIS_HOOKS)."""

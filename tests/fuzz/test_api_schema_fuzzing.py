@@ -1,0 +1,91 @@
+"""Schemathesis over the whole API schema (`/api/` and `/v1`), as a manager and as reception,
+against the real server (uvicorn) with a real inference worker: no server error, and every
+request and answer true to the schema (a request it allows is not refused for its shape, one
+it forbids is a 4xx, every answer matches its declared status, content type, headers and body).
+
+A fixed seed and a bounded number of examples keep the run reproducible and a few minutes
+long; `FUZZ_MAX_EXAMPLES` / `FUZZ_SEED` change them for a longer hunt."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+HERE = Path(__file__).resolve().parent
+SEED = int(os.environ.get("FUZZ_SEED", "20261118"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "20"))
+# The active model for the run: the default GGUF with a 64-token context, so that a generated
+# request is answered (or refused as too long) in a second or two whatever max_tokens it asks.
+FUZZ_MODEL_CONTEXT = 64
+
+
+@pytest.fixture
+def fuzz_server(private_broker, inference_worker_on, live_api, small_practice, default_gguf):  # type: ignore[no-untyped-def]
+    from assistant.knowledge.services import knowledge_document_ingest
+    from assistant.registry.services import model_version_register
+
+    model_version_register(
+        name="gemma-3-270m-fuzz", path=default_gguf, chat_format="gemma", n_ctx=FUZZ_MODEL_CONTEXT, activate=True
+    )
+    knowledge_document_ingest(
+        content=(
+            "---\ntitle: Progressive lenses\ncategory: lens-types\n---\n# Progressive lenses\n\n"
+            "A progressive lens changes power gradually from distance at the top to near at the bottom, "
+            "with no visible line between the zones."
+        ),
+        slug="progressive-lenses",
+        embed="now",
+    )
+    inference_worker_on(private_broker)
+    base = live_api(extra_env=private_broker.env())
+    return base, small_practice
+
+
+def _schema_file(tmp_path: Path) -> Path:
+    """The schema `/api/schema/` serves, generated in this process (drf-spectacular)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(schema, default=str))
+    return path
+
+
+@pytest.mark.parametrize("role", ["manager", "reception"])
+def test_the_fuzzer_finds_no_server_error_and_no_schema_mismatch(fuzz_server, tmp_path, role):
+    base, practice = fuzz_server
+    report_dir = tmp_path / "schemathesis"
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
+        "run",
+        str(_schema_file(tmp_path)),
+        "--url",
+        base,
+        "--header",
+        f"Authorization: Bearer {practice.keys[role]}",
+        "--seed",
+        str(SEED),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--report",
+        "junit",
+        "--report-dir",
+        str(report_dir),
+        "--no-color",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks"}
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = run.stdout + run.stderr
+    (tmp_path / f"schemathesis-{role}.txt").write_text(output)
+    assert run.returncode == 0, output[-20000:]
