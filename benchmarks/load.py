@@ -288,7 +288,8 @@ def stack_start(data_dir: Path, *, extra_env: dict[str, str] | None = None, time
     if key is None or url is None:
         stack_stop(process)
         raise RuntimeError(f"no API key or database in the runner's output:\n{text[-4000:]}")
-    return Stack(process=process, base=f"http://127.0.0.1:{port}", api_key=key.group(1), database_url=url, log=log)
+    base = f"http://127.0.0.1:{env['OPTIQ_PORT']}"
+    return Stack(process=process, base=base, api_key=key.group(1), database_url=url, log=log)
 
 
 def stack_stop(process: subprocess.Popen[bytes]) -> None:

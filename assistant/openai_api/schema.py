@@ -20,6 +20,19 @@ JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
 
+# One server-sent event as clients read it (the WHATWG fields); `data` is a JSON chunk or `[DONE]`.
+SERVER_SENT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["data"],
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -338,7 +351,7 @@ def _generation_operation(*, operation_id: str, summary: str, request: str, answ
                 "description": "The answer; with `stream: true`, server-sent events: one `data:` chunk per "
                 "piece of text, the last with `finish_reason` (and one with `usage`), then `data: [DONE]`. "
                 "An error after the first chunk arrives as a `data:` chunk in the error shape.",
-                "content": {JSON: {"schema": _ref(answer)}, EVENT_STREAM: {"schema": {"type": "string"}}},
+                "content": {JSON: {"schema": _ref(answer)}, EVENT_STREAM: {"schema": SERVER_SENT_EVENT}},
             },
             **_BODY_ERRORS,
             **_COMMON_ERRORS,

@@ -170,7 +170,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "optiq_site.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
@@ -199,9 +199,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# `/v1` is written out by hand (its views stream, outside DRF) and joins the one API schema.
+# `/v1` is written out by hand (its views stream, outside DRF) and joins the one API schema;
+# the errors the exception handler answers are declared on every operation.
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
+    "optiq_site.error_schema.add_error_responses",
     "assistant.openai_api.schema.add_openai_paths",
 ]
 

@@ -1,1 +1,0 @@
-"""Schemathesis hooks for the API fuzzing run (loaded through SCHEMATHESIS_HOOKS)."""
