@@ -255,7 +255,9 @@ def stack_start(data_dir: Path, *, extra_env: dict[str, str] | None = None, time
     """Start the runner on free ports with `data_dir` and wait for "OptiQ is running"."""
     from optiq_site.embedded import postgres_url_if_running
 
-    port, flower_port = _free_port(), _free_port()
+    # The caller's OPTIQ_PORT / OPTIQ_FLOWER_PORT where set, as `make run` reads them; free ports otherwise.
+    port = int(os.environ.get("OPTIQ_PORT") or _free_port())
+    flower_port = int(os.environ.get("OPTIQ_FLOWER_PORT") or _free_port())
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}},
         "OPTIQ_DATA_DIR": str(data_dir),
@@ -416,8 +418,9 @@ def main() -> int:
     parser.add_argument("--askers", type=int, default=16)
     parser.add_argument("--streamers", type=int, default=8)
     parser.add_argument("--no-write", action="store_true", help="print the figures only")
+    parser.add_argument("--data-dir", type=Path, help="the stack's OPTIQ_DATA_DIR, kept (default: a new one, removed)")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="optiq-load-"))
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="optiq-load-"))
     results: dict[str, Any] = {"readers": args.readers, "seconds": args.seconds}
     try:
         stack = stack_start(data_dir)
@@ -446,7 +449,8 @@ def main() -> int:
         finally:
             stack_stop(stack.process)
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
     results["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     command = "python benchmarks/load.py" + (
         "" if args.seconds == 60 and args.readers == 64 else f" --seconds {args.seconds:g} --readers {args.readers}"

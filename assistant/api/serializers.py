@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread, KnowledgeDocument
@@ -51,12 +53,24 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StringField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's CharField stores 3.3e16 as "3.3e+16"."""
+
+    default_error_messages = {"not_a_string": "Give text (a JSON string)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 class ThreadSerializer(serializers.ModelSerializer):
+    title = StringField(required=False, allow_blank=True, max_length=200)
+
     class Meta:
         model = AssistantThread
         fields = ["id", "title", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"title": {"required": False, "allow_blank": True, "max_length": 200}}
 
 
 class ThreadDetailSerializer(ThreadSerializer):

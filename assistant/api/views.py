@@ -142,7 +142,7 @@ class MessageListView(AsyncAPIView):
         # Only a question streams: the message list is JSON whatever `format` or Accept asks.
         request = getattr(self, "request", None)
         if request is not None and request.method == "GET":
-            return [renderer() for renderer in api_settings.DEFAULT_RENDERER_CLASSES]
+            return [renderer() for renderer in api_settings.DEFAULT_RENDERER_CLASSES]  # type: ignore[operator]
         return super().get_renderers()
 
     @extend_schema(responses={(200, "application/json"): MessageSerializer(many=True)})
@@ -185,7 +185,12 @@ class MessageListView(AsyncAPIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(exc.retry_after)},
             )
-        wants_stream = data["stream"] or CONTENT_TYPE in request.META.get("HTTP_ACCEPT", "")
+        # `?format=sse` picks the event-stream renderer too: such a client is answered with events.
+        wants_stream = (
+            data["stream"]
+            or CONTENT_TYPE in request.META.get("HTTP_ACCEPT", "")
+            or isinstance(request.accepted_renderer, EventStreamRenderer)
+        )
         if wants_stream:
             return event_stream_response(_answer_stream(first, events))
         message = first.data if first.kind == "done" else None

@@ -27,7 +27,7 @@ class TrueOrFalseField(forms.NullBooleanField):
     """`true` or `false` (any case), or absent: anything else is a 400 naming the parameter, not
     silently ignored as Django's NullBooleanField would."""
 
-    def to_python(self, value: Any) -> bool | None:
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None: not given
         if value in (None, ""):
             return None
         if isinstance(value, bool):
@@ -43,6 +43,11 @@ class TrueOrFalseField(forms.NullBooleanField):
 
 class TrueOrFalseFilter(django_filters.BooleanFilter):
     field_class = TrueOrFalseField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A plain text input: the boolean widgets turn an unknown value into None before the field sees it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
 
 
 class IdFilter(django_filters.NumberFilter):
