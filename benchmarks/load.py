@@ -45,7 +45,7 @@ READ_PATHS = [
     "/api/v1/products/low-stock/",
     "/api/v1/assistant/knowledge/search/?q=progressive%20lenses&limit=5",
     "/api/v1/me/",
-    "/api/v1/reports/sales-summary/",
+    "/api/v1/reports/sales-summary/?start=2025-12-01&end=2026-11-30&group_by=month",
     "/api/v1/patients/?search=ann&ordering=last_name",
 ]
 QUESTIONS = [
@@ -279,11 +279,14 @@ def stack_start(data_dir: Path, *, extra_env: dict[str, str] | None = None, time
             start_new_session=True,
         )
     deadline = time.monotonic() + timeout
-    while "OptiQ is running" not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stack_stop(process)
-            raise RuntimeError(f"the runner did not start:\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(1)
+    try:
+        while "OptiQ is running" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the runner did not start:\n{log.read_text(errors='replace')[-4000:]}")
+            time.sleep(1)
+    except BaseException:  # Ctrl-C included: never leave the stack running
+        stack_stop(process)
+        raise
     text = log.read_text(errors="replace")
     key = re.search(r"OpenAI API\s+\S+\s+key: (\S+)", text)
     url = postgres_url_if_running(data_dir / "pgdata")

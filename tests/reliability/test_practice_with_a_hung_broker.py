@@ -17,7 +17,7 @@ import httpx
 PRACTICE_READS = [
     "/api/v1/patients/?search=a",
     "/api/v1/products/low-stock/",
-    "/api/v1/reports/sales-summary/",
+    "/api/v1/reports/sales-summary/?start=2025-12-01&end=2026-11-30",
     "/api/v1/sales/",
     "/api/v1/me/",
 ]
