@@ -206,12 +206,18 @@ class ConnectionWatch:
     def __init__(self, url: str) -> None:
         self.url = url
         self.peak = 0
+        self.refused = 0  # samples the server refused to connect (max_connections reached)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
+        import psycopg
+
         while not self._stop.is_set():
-            self.peak = max(self.peak, database_connections(self.url))
+            try:
+                self.peak = max(self.peak, database_connections(self.url))
+            except psycopg.OperationalError:  # "too many clients already": the server is full
+                self.refused += 1
             self._stop.wait(0.2)
 
     def __enter__(self) -> ConnectionWatch:
@@ -223,8 +229,9 @@ class ConnectionWatch:
         self._thread.join()
 
 
-def settle(url: str, baseline: int, *, timeout: float = 30.0) -> tuple[int, float]:
-    """Wait for the connection count to fall back to `baseline`: (the count, seconds it took)."""
+def settle(url: str, baseline: int, *, timeout: float = 150.0) -> tuple[int, float]:
+    """Wait for the connection count to fall back to `baseline`: (the count, seconds it took).
+    The pool closes one idle connection per OPTIQ_DB_POOL_MAX_IDLE (5 s), so 14 extra take ~70 s."""
     started = time.monotonic()
     count = database_connections(url)
     while count > baseline and time.monotonic() - started < timeout:
