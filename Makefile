@@ -6,7 +6,7 @@ REQS := requirements/base.txt requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format bench demo-train stop clean
+.PHONY: install run test fuzz lint format bench demo-train stop clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ run: install
 test: install
 	@command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests (tests/browser) are skipped; install Debian's with: apt-get install -y chromium"
 	$(BIN)/python -m pytest
+
+# The API fuzzer at length: schemathesis' coverage phase too, 50 examples per operation (tens of minutes).
+fuzz: install
+	FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_MAX_EXAMPLES=50 $(BIN)/python -m pytest tests/fuzz -o timeout=7200
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,6 +4,8 @@ Known errors become their status, naming the field where there is one:
 
 - Django's ValidationError (models, services) -> 400 with the fields and their messages;
 - PermissionDenied -> 403, ObjectDoesNotExist / Http404 -> 404, ProtectedError -> 400;
+- a body over Django's limits -> 413 (too big) or 400 (too many fields or files), as Django's
+  own handler answers them, and any other BadRequest / SuspiciousOperation -> 400;
 - a ServiceError (the inference errors of assistant.llm.errors, say) -> its own status, with
   Retry-After when it says when to try again (no worker free, the broker down);
 - the database unreachable or the pool exhausted (OperationalError) -> 503 with Retry-After.
@@ -24,7 +26,13 @@ from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
@@ -90,6 +98,10 @@ def known_error(exc: BaseException) -> KnownError | None:
         return KnownError(413, "The request body is larger than this server accepts in memory.", "request_too_large")
     if isinstance(exc, ObjectDoesNotExist | Http404):
         return KnownError(404, str(exc) or "Not found.", "not_found")
+    if isinstance(exc, BadRequest | SuspiciousOperation):
+        # TooManyFieldsSent, TooManyFilesSent, a malformed host header...: the client's doing.
+        logger.warning("bad request: %s: %s", type(exc).__name__, exc)
+        return KnownError(400, str(exc) or "Bad request.", "bad_request")
     if isinstance(exc, ProtectedError):
         detail = {api_settings.NON_FIELD_ERRORS_KEY: [f"Still in use, so it cannot be deleted: {exc.args[0]}"]}
         return KnownError(400, detail, "protected")

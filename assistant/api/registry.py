@@ -27,8 +27,16 @@ class CanManageModelVersions(BasePermission):
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
-    base: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    base: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True
+    )
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    # Blank for local models, so not declared as a URI.
+    base_url = serializers.CharField(
+        read_only=True, help_text="External backend: the server's OpenAI base URL (…/v1); blank for local models."
+    )
 
     class Meta:
         model = ModelVersion

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread, KnowledgeDocument
@@ -51,12 +53,24 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StringField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's CharField stores 3.3e16 as "3.3e+16"."""
+
+    default_error_messages = {"not_a_string": "Give text (a JSON string)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 class ThreadSerializer(serializers.ModelSerializer):
+    title = StringField(required=False, allow_blank=True, max_length=200)
+
     class Meta:
         model = AssistantThread
         fields = ["id", "title", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"title": {"required": False, "allow_blank": True, "max_length": 200}}
 
 
 class ThreadDetailSerializer(ThreadSerializer):
@@ -128,3 +142,13 @@ class KnowledgeDocumentInputSerializer(serializers.Serializer):
 class KnowledgeSearchSerializer(serializers.Serializer):
     q = serializers.CharField(max_length=500)
     limit = serializers.IntegerField(min_value=1, max_value=20, default=5)
+
+
+class KnowledgeSearchResultSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["knowledge_chunk"])
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    document = serializers.CharField(help_text="The document's slug.")
+    heading = serializers.CharField(allow_blank=True)
+    snippet = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField()

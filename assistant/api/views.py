@@ -15,10 +15,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from assistant.api.serializers import (
     FeedbackSerializer,
     KnowledgeDocumentInputSerializer,
     KnowledgeDocumentSerializer,
+    KnowledgeSearchResultSerializer,
     KnowledgeSearchSerializer,
     MessageSerializer,
     QuestionSerializer,
@@ -45,6 +46,7 @@ from assistant.knowledge.retrieval import knowledge_search
 from assistant.knowledge.services import knowledge_document_ingest
 from assistant.llm.errors import Unavailable
 from assistant.models import AssistantMessage, AssistantThread, KnowledgeDocument
+from assistant.openai_api.schema import SERVER_SENT_EVENT
 from assistant.threads import feedback_record, threads_visible_to
 from optiq_site.upload_limits import check_upload_size
 
@@ -57,7 +59,11 @@ class ThreadViewSet(viewsets.ModelViewSet):
     """The user's own threads (`?search=` matches titles). Threads that touched patient data
     are hidden from users who may no longer see patients."""
 
+    # The schema reads the id's type from here; the rows come from get_queryset.
+    queryset = AssistantThread.objects.none()
     permission_classes = [permissions.IsAuthenticated]
+    # JSON only: a form body that is not a form (or has no known field) would be an empty, accepted edit.
+    parser_classes = [JSONParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends: list[Any] = [filters.SearchFilter]
     search_fields = ["title"]
@@ -133,6 +139,13 @@ class MessageListView(AsyncAPIView):
         thread = self._thread(request, thread_id)
         return MessageSerializer(thread.messages.all(), many=True).data
 
+    def get_renderers(self) -> list[BaseRenderer]:
+        # Only a question streams: the message list is JSON whatever `format` or Accept asks.
+        request = getattr(self, "request", None)
+        if request is not None and request.method == "GET":
+            return [renderer() for renderer in api_settings.DEFAULT_RENDERER_CLASSES]  # type: ignore[operator]
+        return super().get_renderers()
+
     @extend_schema(responses={(200, "application/json"): MessageSerializer(many=True)})
     async def get(self, request: Request, thread_id: int) -> Response:
         return Response(await sync_to_async(self._messages)(request, thread_id))
@@ -142,7 +155,7 @@ class MessageListView(AsyncAPIView):
         responses={
             (201, "application/json"): MessageSerializer,
             (200, CONTENT_TYPE): OpenApiResponse(
-                response=OpenApiTypes.STR,
+                response=SERVER_SENT_EVENT,
                 description="With `stream: true` (or `Accept: text/event-stream`): server-sent events "
                 "`sources` (the sources), `token` (`{text}`), `error` (`{message, code}`) and `done` "
                 "(the stored message, as in the JSON answer).",
@@ -173,7 +186,12 @@ class MessageListView(AsyncAPIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(exc.retry_after)},
             )
-        wants_stream = data["stream"] or CONTENT_TYPE in request.META.get("HTTP_ACCEPT", "")
+        # `?format=sse` picks the event-stream renderer too: such a client is answered with events.
+        wants_stream = (
+            data["stream"]
+            or CONTENT_TYPE in request.META.get("HTTP_ACCEPT", "")
+            or isinstance(request.accepted_renderer, EventStreamRenderer)
+        )
         if wants_stream:
             return event_stream_response(_answer_stream(first, events))
         message = first.data if first.kind == "done" else None
@@ -264,7 +282,7 @@ class KnowledgeDocumentViewSet(
 class KnowledgeSearchView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(parameters=[KnowledgeSearchSerializer])
+    @extend_schema(parameters=[KnowledgeSearchSerializer], responses=KnowledgeSearchResultSerializer(many=True))
     def get(self, request: Request) -> Response:
         serializer = KnowledgeSearchSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)

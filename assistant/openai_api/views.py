@@ -43,6 +43,7 @@ ERROR_TYPES = {
     405: "invalid_request_error",
     429: "requests",
     413: "invalid_request_error",
+    415: "invalid_request_error",
     503: "server_error",
     502: "server_error",
     500: "server_error",
@@ -84,10 +85,16 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
             model = "-"
             if request.method != method:
                 response: HttpResponseBase = error_response(
-                    405, f"Use {method} for {request.path}", code="method_not_allowed"
+                    405, f"Use {method} for {request.path}", code="method_not_allowed", headers={"Allow": method}
                 )
             elif isinstance(refusal := await sync_to_async(_authenticate)(request), JsonResponse):
                 response = refusal
+            elif method == "POST" and request.content_type != "application/json":
+                response = error_response(
+                    415,
+                    f"Send the body as JSON with 'Content-Type: application/json' (got {request.content_type!r})",
+                    code="unsupported_media_type",
+                )
             else:
                 try:
                     response, model = await view(request)

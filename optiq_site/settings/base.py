@@ -112,7 +112,9 @@ def database_settings(url: str) -> dict[str, Any]:
     try:
         parsed = dj_database_url.parse(
             url,
-            conn_max_age=0,
+            # Only with the pool off (OPTIQ_DB_POOL=0): the old persistent connections, which the
+            # load benchmark measures the pool against.
+            conn_max_age=0 if DATABASE_POOL_ENABLED else env_int("OPTIQ_DB_CONN_MAX_AGE", 0),
             conn_health_checks=True,
             disable_server_side_cursors=not env_bool("OPTIQ_DB_SERVER_SIDE_CURSORS", True),
         )
@@ -173,7 +175,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "optiq_site.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
@@ -213,6 +215,14 @@ SPECTACULAR_SETTINGS = {
         "LensTypeEnum": "practice.models.choices.LensType",
     },
 }
+
+# `/v1` is written out by hand (its views stream, outside DRF) and joins the one API schema;
+# the errors the exception handler answers are declared on every operation.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "optiq_site.error_schema.add_error_responses",
+    "assistant.openai_api.schema.add_openai_paths",
+]
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_TASK_SERIALIZER = "json"

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 
 from practice import selectors
@@ -21,6 +23,39 @@ from practice.models import (
 )
 
 
+class TrueOrFalseField(forms.NullBooleanField):
+    """`true` or `false` (any case), or absent: anything else is a 400 naming the parameter, not
+    silently ignored as Django's NullBooleanField would."""
+
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None: not given
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        word = str(value).lower()
+        if word not in {"true", "false"}:
+            raise ValidationError("Give true or false.", code="invalid")
+        return word == "true"
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class TrueOrFalseFilter(django_filters.BooleanFilter):
+    field_class = TrueOrFalseField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A plain text input: the boolean widgets turn an unknown value into None before the field sees it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record's id: a whole number (NumberFilter alone takes 1.5 or 1e-5 and finds nothing)."""
+
+    field_class = forms.IntegerField
+
+
 class PatientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", label="Name, date of birth (1980-05-17 or 17/05/1980) or phone number"
@@ -28,6 +63,8 @@ class PatientFilter(django_filters.FilterSet):
     date_of_birth = django_filters.DateFilter()
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    consent_marketing = TrueOrFalseFilter()
+    consent_data_sharing = TrueOrFalseFilter()
 
     class Meta:
         model = Patient
@@ -38,10 +75,10 @@ class PatientFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=[p.pk for p in found])
 
 
-def _patient_filter() -> django_filters.NumberFilter:
+def _patient_filter() -> IdFilter:
     # By id, not a choice of patients: the browsable API would render a choice as a list of
     # every patient's name and date of birth.
-    return django_filters.NumberFilter(field_name="patient", label="Patient id")
+    return IdFilter(field_name="patient", label="Patient id")
 
 
 class PrescriptionFilter(django_filters.FilterSet):
@@ -63,7 +100,7 @@ class ContactLensPrescriptionFilter(PrescriptionFilter):
 class ProductFilter(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(choices=Category.choices)
     lens_type = django_filters.ChoiceFilter(choices=LensType.choices)
-    low_stock = django_filters.BooleanFilter(method="filter_low_stock", label="At or below reorder level")
+    low_stock = TrueOrFalseFilter(method="filter_low_stock", label="At or below reorder level")
     brand = django_filters.CharFilter(lookup_expr="iexact")
 
     class Meta:
@@ -116,7 +153,7 @@ class RecallFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(
+    patient = IdFilter(
         method="touching_patient", label="Events that touched this patient (lists and searches that showed them too)"
     )
     after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")

@@ -162,8 +162,10 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class StockMovementSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
-    sale_reference = serializers.CharField(source="sale_line.sale.reference", read_only=True, default=None)
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    sale_reference = serializers.CharField(
+        source="sale_line.sale.reference", read_only=True, default=None, allow_null=True
+    )
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = StockMovement
@@ -214,6 +216,7 @@ class StockMovementCreateSerializer(_ProductOrSkuSerializer):
 
 class SaleLineSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
+    lens_type = serializers.ChoiceField(choices=LensType.choices, allow_blank=True, read_only=True)
     description = serializers.CharField(source="product.__str__", read_only=True)
 
     class Meta:

@@ -142,6 +142,11 @@ class TrainingExampleViewSet(viewsets.ModelViewSet):
         )
         return Response(report.as_dict(), status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The export's `format` (prompt_completion, messages) is its own parameter, not DRF's
+        # format override, which would answer 404 for a format no renderer has.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     @extend_schema(parameters=[ExportQuerySerializer], responses={(200, "application/jsonl"): str})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
