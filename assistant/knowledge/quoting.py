@@ -183,9 +183,14 @@ def terms(text: str) -> set[str]:
     return found
 
 
+ARTICLE_CHUNKS = (
+    "FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id WHERE d.source_type <> 'product'"
+)
+
+
 class _TermRarity:
-    """Inverse document frequency of terms over the units of every chunk in the knowledge base,
-    recomputed when the chunks change (their count or newest id)."""
+    """Inverse document frequency of terms over the units of the articles' chunks (product
+    descriptions are not quoted from, so they do not count), recomputed when the chunks change."""
 
     def __init__(self) -> None:
         self._key: tuple[int, int] | None = None
@@ -195,11 +200,11 @@ class _TermRarity:
 
     def idf(self) -> Callable[[str], float]:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*), COALESCE(max(id), 0) FROM assistant_chunk")
+            cursor.execute(f"SELECT count(*), COALESCE(max(c.id), 0) {ARTICLE_CHUNKS}")
             count, newest = cursor.fetchone()
             key = (int(count), int(newest))
             if key != self._key:
-                cursor.execute("SELECT text FROM assistant_chunk")
+                cursor.execute(f"SELECT c.text {ARTICLE_CHUNKS}")
                 frequency: dict[str, int] = {}
                 units = 0
                 for (text,) in cursor.fetchall():
