@@ -14,7 +14,12 @@ model's answer is let through one whole sentence at a time, and a sentence is dr
   are found in a single source sentence and the one after it,
 - is not close in meaning to any source sentence (embedding similarity below `MIN_SIMILARITY`),
 - contradicts the source sentence that carries it: the sentence says "plus" where the source
-  says "minus", "thicker" where it says "thinner", or gives other figures (1.67 for 1.74).
+  says "minus", "thicker" where it says "thinner", or gives other figures (1.67 for 1.74),
+- makes a comparison ("lighter than") that no source sentence makes, or that the sources make
+  only negated ("not lighter"),
+- is filler in place of a fact ("is a factor in determining"),
+- claims evidence or says what something stands for ("studies show", "represents") without one
+  place in the sources saying nearly all of it.
 
 The thresholds were calibrated on sentences that SmolLM2-135M-Instruct and Gemma 3 270M wrote
 for the evaluation questions, labelled by hand (assistant/eval/knowledge_gate_sentences.json):
@@ -61,6 +66,19 @@ ARITHMETIC = re.compile(
 FORMULA = re.compile(
     r"[=+/×]|\s[x-]\s|\b(multipl\w*|divided|squared|square root|subtract\w*|twice|times|function of|proportional)\b"
 )
+# A comparison ("thicker than", "more durable than") and the word it turns on.
+COMPARISON = re.compile(r"\b(?:more |less )?([a-z]+er|more [a-z]+|less [a-z]+) than\b", re.IGNORECASE)
+# Filler a small model writes in place of a fact.
+VAGUE = re.compile(
+    r"\b(a factor in|a role in|important (?:factor|role)|in determining|plays? a part|depends on (?:many|several|various))\b",
+    re.IGNORECASE,
+)
+# Claims about evidence, and sentences that say what something stands for, must be said almost
+# word for word by one place in the sources: half-right, they are the most misleading.
+CLAIM = re.compile(
+    r"\b(stud(?:y|ies)|research|evidence|trials?|proven|represents?|stands? for|refers? to|is known as)\b",
+    re.IGNORECASE,
+)
 CITATION_MARK = re.compile(r"^\[\d+\]\s*")
 PREAMBLE = re.compile(r"^(?:the )?answer(?: to (?:this|your|the) question)? is:\s*", re.IGNORECASE)
 # Title words (as stems) that name no one article: most articles are about lenses or eyes.
@@ -83,6 +101,8 @@ class GateThresholds:
     # Below this share carried by one place, a sentence naming the subjects of two articles is
     # taken to have joined them.
     mixing_share: float = 0.8
+    # Share carried by one place that a claim about evidence or a meaning needs.
+    claim_share: float = 0.8
 
 
 THRESHOLDS = GateThresholds()
@@ -308,6 +328,12 @@ class SentenceGate:
                 number in s.numbers and s.stems & sentence_stems for s in self.sources
             ):
                 return "a figure the sources give for something else"
+        if self._compares_otherwise(sentence):
+            return "a comparison the sources do not make"
+        if VAGUE.search(sentence):
+            return "filler instead of a fact"
+        if CLAIM.search(sentence) and share < self.thresholds.claim_share:
+            return "a claim no one place in the sources makes"
         if self._swaps_figures(sentence, numbers):
             return "swaps the source's figures"
         if self._negates(sentence):
@@ -321,6 +347,23 @@ class SentenceGate:
         if self._similarity(sentence) < self.thresholds.similarity:
             return "not close in meaning to any source sentence"
         return None
+
+    def _compares_otherwise(self, sentence: str) -> bool:
+        """A comparison ("lighter than") that no source sentence makes, or that the sources make
+        only negated ("not lighter", "no thicker than needed")."""
+        for match in COMPARISON.finditer(sentence):
+            word = match.group(1).lower()
+            negated = bool(NEGATION.search(" ".join(sentence[: match.start()].lower().split()[-3:])))
+            stated = False
+            for source in self.sources:
+                text = source.text.lower()
+                for found in re.finditer(rf"(?<![a-z-]){re.escape(word)}(?![a-z-])", text):
+                    before = " ".join(text[: found.start()].split()[-3:])
+                    if bool(NEGATION.search(before)) == negated:
+                        stated = True
+            if not stated:
+                return True
+        return False
 
     def _negates(self, sentence: str) -> bool:
         """The sentence and the source sentence that says most of it disagree on a negation."""

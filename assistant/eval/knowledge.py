@@ -82,6 +82,8 @@ class QuestionOutcome:
     own_words: list[str]
     said_not_covered: bool
     dropped: int = 0
+    # Every whole sentence of the model's own words and why the gate dropped it (None: shown).
+    verdicts: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def retrieved(self) -> bool:
@@ -166,10 +168,12 @@ def evaluate_knowledge(
         reply = knowledge_reply(item.question)
         own: list[str] = []
         dropped = 0
+        verdicts: list[tuple[str, str | None]] = []
         if own_words is not None and reply.quote is not None:
             gate = reply.gate()
             own = list(gate.sentences(own_words(item.question, reply.chunks)))
             dropped = gate.dropped
+            verdicts = list(gate.verdicts)
         report.splits[item.split].outcomes.append(
             QuestionOutcome(
                 question=item,
@@ -178,6 +182,7 @@ def evaluate_knowledge(
                 own_words=own,
                 said_not_covered=reply.quote is None,
                 dropped=dropped,
+                verdicts=verdicts,
             )
         )
     return report

@@ -8,30 +8,35 @@ is scored against the question by
   unit read under its section's name ("Pantoscopic tilt: A typical range is about 8-12 degrees."),
 - the heading it sits under: the same similarity for its section's name,
 - where the search put it: the rank of its article, and whether its own chunk was found,
-- for a question after an amount, a time or a frequency ("how often", "how long"): whether it
-  states one.
+- the question's terms it holds (and those only its heading or its article's title holds),
+  each weighted by its rarity in the knowledge base (inverse document frequency over all units):
+  "20-20-20" or "scratch-proof" in a unit says more than "lens",
+- the kind of answer the question asks for: an amount, a time or a frequency ("how often", "how
+  long"), a definition ("what is"), a cause ("why"), a step to take ("how do I").
 
 The best unit is quoted with the unit after it in its section (or before it, at a section's end),
 and with other units of the same article that score almost as well, whole and in their order,
-under the article's title. When even the best unit scores below `covered_score`, the sources do
-not answer the question and nothing is quoted.
+under the article's title. When no unit is close enough in meaning (similarity, heading and rank
+alone, `covered_score`), the sources do not answer the question and nothing is quoted.
 
 The weights were tuned on the development split of the evaluation questions only
-(assistant/eval/knowledge.py). PostgreSQL's full-text rank of each unit and the share of the
-question's stemmed terms it holds were tried as further features and left out: neither raised
-the key fact found on that split.
+(assistant/eval/knowledge.py), by a random search over them. PostgreSQL's full-text rank of each
+unit was tried as a further feature and left out: it did not raise the key fact found on that split.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from assistant.knowledge.retrieval import RetrievedChunk, document_chunks
-from assistant.knowledge.sentences import TextUnit, passage_units
+from assistant.knowledge.sentences import STOPWORDS, TextUnit, passage_units
 from assistant.llm.embeddings import embed_texts
 
 MAX_UNITS = 3
@@ -41,17 +46,30 @@ MAX_UNITS = 3
 class QuoteWeights:
     """How the features add up to a unit's score (tuned on the development questions only)."""
 
-    heading: float = 0.15
-    prior: float = 0.2
-    retrieved: float = 0.1
-    quantity: float = 0.1
+    heading: float = 0.2
+    prior: float = 0.4
+    retrieved: float = 0.2
+    quantity: float = 0.05
     lead_in: float = 0.2
+    # The question's terms the unit holds, weighted by their rarity in the knowledge base.
+    terms: float = 0.6
+    # ... and those only its section's name or its article's title holds.
+    heading_terms: float = 0.2
+    # A unit of the kind the question asks for: a definition, a cause, a step to take.
+    definition: float = 0.2
+    cause: float = 0.1
+    step: float = 0.1
     # The best unit is quoted with up to this many units around it in its section.
     window: int = 2
     # Another unit of the article joins the quote when its score is at least this share of the best one's.
-    companion_ratio: float = 0.9
-    # Below this best score the sources are taken not to answer the question.
+    companion_ratio: float = 0.8
+    # Below this best meaning score (similarity, heading and rank alone, as first tuned) the
+    # sources are taken not to answer the question: the terms a question shares with an article
+    # say little about whether the article answers it.
     covered_score: float = 0.75
+    covered_heading: float = 0.15
+    covered_prior: float = 0.2
+    covered_retrieved: float = 0.1
 
 
 WEIGHTS = QuoteWeights()
@@ -66,6 +84,8 @@ class ScoredUnit:
     retrieved: bool  # its chunk was one the search returned
     semantic: float = 0.0
     heading: float = 0.0
+    terms: float = 0.0  # IDF-weighted share of the question's terms in the unit
+    heading_terms: float = 0.0  # ... found only in its section's name or article's title
     score: float = 0.0
 
 
@@ -143,6 +163,65 @@ class _UnitCache:
 _units = _UnitCache()
 
 
+# Words, and figures whole ("20-20-20", "1.67", "-3.00/-1.00").
+TERM = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*")
+
+
+def terms(text: str) -> set[str]:
+    """A text's terms: content words by their first five letters ("adapt" matches "adaptation"),
+    the parts of hyphenated words too, and figures as written."""
+    found: set[str] = set()
+    for word in TERM.findall(text.lower().replace("’", "'")):
+        if word[0].isdigit():
+            found.add(word)
+            continue
+        if word in STOPWORDS or len(word) < 3:
+            continue
+        found.add(word[:5])
+        if "-" in word:
+            found.update(part[:5] for part in word.split("-") if len(part) > 2 and part not in STOPWORDS)
+    return found
+
+
+ARTICLE_CHUNKS = (
+    "FROM assistant_chunk c JOIN assistant_knowledgedocument d ON d.id = c.document_id WHERE d.source_type <> 'product'"
+)
+
+
+class _TermRarity:
+    """Inverse document frequency of terms over the units of the articles' chunks (product
+    descriptions are not quoted from, so they do not count), recomputed when the chunks change."""
+
+    def __init__(self) -> None:
+        self._key: tuple[int, int] | None = None
+        self._units = 0
+        self._frequency: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def idf(self) -> Callable[[str], float]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*), COALESCE(max(c.id), 0) {ARTICLE_CHUNKS}")
+            count, newest = cursor.fetchone()
+            key = (int(count), int(newest))
+            if key != self._key:
+                cursor.execute(f"SELECT c.text {ARTICLE_CHUNKS}")
+                frequency: dict[str, int] = {}
+                units = 0
+                for (text,) in cursor.fetchall():
+                    for unit in passage_units(text):
+                        units += 1
+                        for term in terms(unit.text):
+                            frequency[term] = frequency.get(term, 0) + 1
+                with self._lock:
+                    self._key, self._units, self._frequency = key, units, frequency
+        with self._lock:
+            units, frequency = self._units, self._frequency
+        return lambda term: math.log((units + 1) / (frequency.get(term, 0) + 0.5))
+
+
+_rarity = _TermRarity()
+
+
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
@@ -182,9 +261,16 @@ def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredU
     headings = sorted({section(s.chunk.heading) for s in scored})
     heading_vectors = _units.headings(headings)
     heading_similarity = {h: _dot(question_vector, v) for h, v in zip(headings, heading_vectors, strict=True)}
+    idf = _rarity.idf()
+    asked = terms(question)
+    total = sum(idf(t) for t in asked) or 1.0
     for item, vector in zip(scored, vectors, strict=True):
         item.semantic = _dot(question_vector, vector)
         item.heading = heading_similarity[section(item.chunk.heading)]
+        own = asked & terms(item.unit.text)
+        around = asked & (terms(section(item.chunk.heading)) | terms(item.chunk.title))
+        item.terms = sum(idf(t) for t in own) / total
+        item.heading_terms = sum(idf(t) for t in around - own) / total
     return scored
 
 
@@ -200,15 +286,45 @@ QUANTITY = re.compile(
 )
 
 
+# What a question asks for, and the units that give it.
+DEFINITION_QUESTION = re.compile(r"^\s*(what('s| is| are| does)|what do)\b", re.IGNORECASE)
+DEFINITION = re.compile(r"^[^.:;]{0,60}(:| is | are | means | stands for |\()", re.IGNORECASE)
+CAUSE_QUESTION = re.compile(r"\bwhy\b|\bhow come\b|\bwhat causes\b", re.IGNORECASE)
+CAUSE = re.compile(r"\b(because|due to|caused by|causes|cause|so that|so|makes|leads to|result)\b", re.IGNORECASE)
+STEP_QUESTION = re.compile(r"^\s*how (do|can|should|would) (i|you|we)\b", re.IGNORECASE)
+STEP = re.compile(
+    r"^(measure|use|ask|check|hold|place|mark|add|take|replace|rinse|keep|make|set|fit|give|move|divide|"
+    r"multiply|change|write|look|bring|offer|record|refer)\b",
+    re.IGNORECASE,
+)
+
+
+def meaning_score(item: ScoredUnit, weights: QuoteWeights = WEIGHTS) -> float:
+    """How close in meaning a unit is to the question, with its heading and the search's rank."""
+    return (
+        item.semantic
+        + weights.covered_heading * item.heading
+        + weights.covered_prior / (1 + item.document_rank)
+        + (weights.covered_retrieved if item.retrieved else 0.0)
+    )
+
+
 def combine(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, question: str = "") -> None:
-    wants_quantity = bool(QUANTITY_QUESTION.search(question))
+    asks = [
+        (bool(QUANTITY_QUESTION.search(question)), QUANTITY, weights.quantity),
+        (bool(DEFINITION_QUESTION.search(question)), DEFINITION, weights.definition),
+        (bool(CAUSE_QUESTION.search(question)), CAUSE, weights.cause),
+        (bool(STEP_QUESTION.search(question)), STEP, weights.step),
+    ]
     for item in scored:
         item.score = (
             item.semantic
             + weights.heading * item.heading
             + weights.prior / (1 + item.document_rank)
             + (weights.retrieved if item.retrieved else 0.0)
-            + (weights.quantity if wants_quantity and QUANTITY.search(item.unit.text) else 0.0)
+            + weights.terms * item.terms
+            + weights.heading_terms * item.heading_terms
+            + sum(weight for asked, pattern, weight in asks if asked and pattern.search(item.unit.text))
         )
         if item.unit.text.endswith(":"):
             item.score -= weights.lead_in  # "Typical values:" introduces an answer, it is not one
@@ -247,10 +363,10 @@ def choose(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, questio
     article, in document order; None when even the best unit scores too low to answer."""
     if not scored:
         return None
+    if max(meaning_score(s, weights) for s in scored) < weights.covered_score:
+        return None
     combine(scored, weights, question=question)
     best = max(scored, key=lambda s: s.score)
-    if best.score < weights.covered_score:
-        return None
     chosen = _window(best, scored, weights.window)
     texts = {s.unit.text for s in chosen}
     for item in sorted(scored, key=lambda s: s.score, reverse=True):

