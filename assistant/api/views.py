@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -48,6 +47,7 @@ from assistant.llm.errors import Unavailable
 from assistant.models import AssistantMessage, AssistantThread, KnowledgeDocument
 from assistant.openai_api.schema import SERVER_SENT_EVENT
 from assistant.threads import feedback_record, threads_visible_to
+from optiq_site.async_database import database_sync_to_async
 from optiq_site.upload_limits import check_upload_size
 
 
@@ -101,7 +101,7 @@ class AsyncAPIView(APIView):
         self.request = drf_request
         self.headers = self.default_response_headers
         try:
-            await sync_to_async(self.initial)(drf_request, *args, **kwargs)
+            await database_sync_to_async(self.initial)(drf_request, *args, **kwargs)
             method = (drf_request.method or "").lower()
             handler = getattr(self, method, self.http_method_not_allowed)
             if method not in self.http_method_names:
@@ -109,9 +109,9 @@ class AsyncAPIView(APIView):
             if asyncio.iscoroutinefunction(handler):
                 response = await handler(drf_request, *args, **kwargs)
             else:
-                response = await sync_to_async(handler)(drf_request, *args, **kwargs)
+                response = await database_sync_to_async(handler)(drf_request, *args, **kwargs)
         except Exception as exc:
-            response = await sync_to_async(self.handle_exception)(exc)
+            response = await database_sync_to_async(self.handle_exception)(exc)
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response
 
@@ -148,7 +148,7 @@ class MessageListView(AsyncAPIView):
 
     @extend_schema(responses={(200, "application/json"): MessageSerializer(many=True)})
     async def get(self, request: Request, thread_id: int) -> Response:
-        return Response(await sync_to_async(self._messages)(request, thread_id))
+        return Response(await database_sync_to_async(self._messages)(request, thread_id))
 
     @extend_schema(
         request=QuestionSerializer,
@@ -167,7 +167,7 @@ class MessageListView(AsyncAPIView):
         },
     )
     async def post(self, request: Request, thread_id: int) -> Response | StreamingHttpResponse:
-        thread = await sync_to_async(self._thread)(request, thread_id)
+        thread = await database_sync_to_async(self._thread)(request, thread_id)
         serializer = QuestionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

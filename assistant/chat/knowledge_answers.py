@@ -21,6 +21,7 @@ from assistant.knowledge.quoting import Quote, quote_for
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 from assistant.llm.errors import InferenceError, Unavailable
 from assistant.models import AssistantMessage
+from optiq_site.async_database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 KNOWLEDGE_MIN_SCORE = 0.3
@@ -125,7 +126,7 @@ async def knowledge_answer(
         from assistant.llm.client import require_workers
 
         await require_workers(version)  # a 503 need not wait for the retrieval first
-    reply = await sync_to_async(knowledge_reply)(question)
+    reply = await database_sync_to_async(knowledge_reply)(question)
     draft.kind = AssistantMessage.Kind.KNOWLEDGE
     draft.sources = [_chunk_source(c) for c in reply.cited]
     stream = None

@@ -4,8 +4,9 @@ its sources. Patient identifiers are never logged: log lines carry message ids o
 
 Asynchronous end to end: the ASGI view iterates `answer_events` and each token reaches the
 client as the worker produces it. Planning, tools, retrieval and the ORM are synchronous code;
-they run through sync_to_async in the request's own thread, where the database connection of
-the request lives.
+they run through `database_sync_to_async` in the request's own thread, and each call hands its
+database connection back to the pool when it returns, so that an answer waiting on the model
+holds none.
 
 How an answer ends, and what is stored:
 - it completes: the message, `complete`; then `done`;
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +37,7 @@ from assistant.llm.errors import InferenceError, Unavailable
 from assistant.models import AssistantMessage, AssistantThread
 from assistant.tools.planner import Plan
 from assistant.tools.toolset import ToolContext
+from optiq_site.async_database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 FAILED_ANSWER = "Sorry, something went wrong while answering this question. The error was logged; please try again."
@@ -72,11 +74,11 @@ async def _route_events(
     max_tokens: int,
     use_llm: bool,
 ) -> AsyncIterator[AnswerEvent]:
-    version = await sync_to_async(_active_chat_model)() if use_llm else None
-    plan = await sync_to_async(plan_question)(question, user=user, today=today, version=version, thread=thread)
+    version = await database_sync_to_async(_active_chat_model)() if use_llm else None
+    plan = await database_sync_to_async(plan_question)(question, user=user, today=today, version=version, thread=thread)
     if plan.route in ("tools", "refusal", "clarify"):
         context = ToolContext(user=user, today=today, ip=ip, thread_id=thread.pk)
-        await sync_to_async(_run_plan_atomically)(plan, context, draft)
+        await database_sync_to_async(_run_plan_atomically)(plan, context, draft)
         yield AnswerEvent("sources", draft.sources)
         yield AnswerEvent("token", draft.text)
     else:
@@ -176,7 +178,7 @@ async def _astore(
 ) -> AssistantMessage:
     # Shielded: a second cancellation while the answer is being stored must not lose it.
     return await asyncio.shield(
-        sync_to_async(_store)(
+        database_sync_to_async(_store)(
             thread=thread, question_message=question_message, draft=draft, question=question, status=status
         )
     )

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -48,6 +48,7 @@ from assistant.llm.errors import (
 )
 from assistant.llm.sampling import Generation, Sampling
 from assistant.monitoring import metrics
+from optiq_site.async_database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +340,7 @@ async def require_workers(version: Any) -> None:
 
 async def astream(generation: Generation, *, model: str | None = None) -> ChatStream:
     """Open a stream for `generation` on the version `model` names (None or an alias: the active one)."""
-    version = await sync_to_async(resolve_version)(model)
+    version = await database_sync_to_async(resolve_version)(model)
     timing = _Timing(model=version.name)
 
     def open_events() -> AsyncIterator[dict[str, Any]]:

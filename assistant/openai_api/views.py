@@ -32,6 +32,7 @@ from assistant.llm.errors import InferenceError, ModelNotFound, Unavailable
 from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
 from assistant.openai_api.model_access import check_model_access, usable_versions
+from optiq_site.async_database import database_sync_to_async
 from optiq_site.exception_handlers import unhandled_error_response
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                 response: HttpResponseBase = error_response(
                     405, f"Use {method} for {request.path}", code="method_not_allowed", headers={"Allow": method}
                 )
-            elif isinstance(refusal := await sync_to_async(_authenticate)(request), JsonResponse):
+            elif isinstance(refusal := await database_sync_to_async(_authenticate)(request), JsonResponse):
                 response = refusal
             elif method == "POST" and request.content_type != "application/json":
                 response = error_response(
@@ -153,7 +154,7 @@ async def models(request: HttpRequest) -> tuple[HttpResponseBase, str]:
     from assistant.registry.selectors import model_version_list
 
     user = request.user
-    versions = await sync_to_async(lambda: usable_versions(user, list(model_version_list())))()
+    versions = await database_sync_to_async(lambda: usable_versions(user, list(model_version_list())))()
     # The active chat model first: clients that take the first listed model get it.
     versions.sort(key=lambda v: (not v.is_active, v.role != "chat"))
     data = [
@@ -200,7 +201,7 @@ async def _generate(request: HttpRequest, kind: str) -> tuple[HttpResponseBase, 
         parse.ChatCompletionRequest if kind == "chat" else parse.CompletionRequest
     )
     body = parse.parse(body_type, request.body)
-    await sync_to_async(check_model_access)(request.user, body.model)
+    await database_sync_to_async(check_model_access)(request.user, body.model)
     deltas = await client.astream(body.generation(), model=body.model)
     ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + uuid.uuid4().hex
     created = int(time.time())
