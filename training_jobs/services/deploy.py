@@ -58,6 +58,7 @@ def training_job_deploy(
     return version
 
 
-def training_job_rollback(*, user: Any = None) -> ModelVersion:
-    """Return the chat model to the version active before the last activation."""
-    return model_version_rollback(role="chat", user=user)
+def training_job_rollback(*, user: Any = None, role: str = "chat") -> ModelVersion | None:
+    """Return the role's model to the version active before the last activation (None: the
+    first router was rolled back, so no router is active and the parser reads questions)."""
+    return model_version_rollback(role=role, user=user)
