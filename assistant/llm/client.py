@@ -392,9 +392,7 @@ def chat_complete(
 ) -> ChatResult:
     """The whole chat answer, from synchronous code (not from inside an event loop: await
     ``achat_complete`` there)."""
-    return async_to_sync(achat_complete)(
-        messages=messages, model=model, json_schema=json_schema, role=role, **sampling
-    )
+    return async_to_sync(achat_complete)(messages=messages, model=model, json_schema=json_schema, role=role, **sampling)
 
 
 __all__ = [

@@ -4,30 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assistant', '0007_chunk_search_vector'),
+        ("assistant", "0007_chunk_search_vector"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='evaluation',
-            field=models.JSONField(blank=True, default=dict, help_text='What was measured of this version (a router: its held-out exactness).'),
+            model_name="modelversion",
+            name="evaluation",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="What was measured of this version (a router: its held-out exactness).",
+            ),
         ),
         migrations.AlterField(
-            model_name='modelactivation',
-            name='action',
-            field=models.CharField(choices=[('activate', 'Activate'), ('rollback', 'Roll back'), ('deactivate', 'Switch off')], default='activate', max_length=16),
+            model_name="modelactivation",
+            name="action",
+            field=models.CharField(
+                choices=[("activate", "Activate"), ("rollback", "Roll back"), ("deactivate", "Switch off")],
+                default="activate",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='modelactivation',
-            name='role',
-            field=models.CharField(choices=[('chat', 'Chat'), ('embedding', 'Embedding'), ('router', 'Router (reads data questions into the structured query)')], max_length=16),
+            model_name="modelactivation",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("chat", "Chat"),
+                    ("embedding", "Embedding"),
+                    ("router", "Router (reads data questions into the structured query)"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='modelversion',
-            name='role',
-            field=models.CharField(choices=[('chat', 'Chat'), ('embedding', 'Embedding'), ('router', 'Router (reads data questions into the structured query)')], default='chat', max_length=16),
+            model_name="modelversion",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("chat", "Chat"),
+                    ("embedding", "Embedding"),
+                    ("router", "Router (reads data questions into the structured query)"),
+                ],
+                default="chat",
+                max_length=16,
+            ),
         ),
     ]
