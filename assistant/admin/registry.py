@@ -163,6 +163,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
             return
+        assert version is not None  # only a router can be switched off
         self.message_user(request, f"Rolled back: {version.name} is active again.")
 
     @admin.action(description="Roll back the router (the first one: switch it off)", permissions=["manage"])

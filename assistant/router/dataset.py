@@ -355,13 +355,13 @@ class Phrases:
         if kind < 0.96:
             day = rng.randrange(1, 29)
             month = self.pick(MONTHS)
-            number = MONTHS.index(month) + 1
+            month_number = MONTHS.index(month) + 1
             written = self.pick(
                 [
                     f"{day} {month}",
                     f"the {self._nth(day)} of {month}",
                     f"{month} {self._nth(day)}",
-                    f"{day:02d}/{number:02d}/2026",
+                    f"{day:02d}/{month_number:02d}/2026",
                     f"{day} {month} 2025",
                     f"last {self.pick(['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'])}",
                 ]
@@ -550,7 +550,7 @@ class Phrases:
                 return Goods("frames", {"category": "frame"}, "frame")
             supplier = self.pick(suppliers)
             core = supplier.removesuffix(" UK")
-            noun = {
+            plural = {
                 "frame": "frames",
                 "spectacle_lens": "lenses",
                 "contact_lens": "contact lenses",
@@ -558,10 +558,10 @@ class Phrases:
             }[category]
             form = rng.random()
             if form < 0.4:
-                return Goods(f"{noun} from {core}", {"supplier": supplier, "category": category}, category)
+                return Goods(f"{plural} from {core}", {"supplier": supplier, "category": category}, category)
             if form < 0.7:
                 return Goods(f"{core} products", {"supplier": supplier}, "any")
-            return Goods(f"{noun} supplied by {supplier}", {"supplier": supplier, "category": category}, category)
+            return Goods(f"{plural} supplied by {supplier}", {"supplier": supplier, "category": category}, category)
         phrase = self.pick(["units", "items", "products", "things", "units in total"])
         return Goods(phrase, {}, "any")
 
