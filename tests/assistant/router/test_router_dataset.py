@@ -77,3 +77,38 @@ def test_the_command_writes_reviewable_router_examples_that_pass_the_privacy_sca
     job = training_job_create(base_identifier="google/gemma-3-270m", chat_format="gemma", enqueue=False)
     router_ids = set(TrainingExample.objects.filter(category=ROUTER_CATEGORY).values_list("pk", flat=True))
     assert len(job.example_ids) == 2 and not set(job.example_ids) & router_ids
+
+
+def test_the_router_split_judges_the_intended_reading_exact_and_another_figure_wrong(demo):
+    from assistant.models import ModelVersion
+    from assistant.router.evaluation import ROUTER_SPLIT, evaluate_router
+
+    users = {"manager": demo["manager"], "reception": demo["reception"]}
+    held_out = router_pairs(vocabulary=practice_vocabulary(), split="held_out", count=40, today=demo["today"])
+    intended = {pair.question: pair.completion for pair in held_out}
+
+    def oracle(question: str, *, version: object) -> str:
+        return intended[question]
+
+    def always_revenue_last_month(question: str, *, version: object) -> str:
+        return '{"metric":"revenue","period":"last month"}'
+
+    version = ModelVersion(pk=1, name="oracle", role="router")
+    report = evaluate_router(
+        version=version, users=users, today=demo["today"], decode=oracle, router_split_count=40, data_questions=False
+    )
+    router = report.column(ROUTER_SPLIT, "router")
+    assert (router.total, router.exact, router.wrong) == (40, 40, 0), router.wrong_examples
+    assert report.invalid_outputs == 0
+    report = evaluate_router(
+        version=version,
+        users=users,
+        today=demo["today"],
+        decode=always_revenue_last_month,
+        router_split_count=40,
+        data_questions=False,
+    )
+    router = report.column(ROUTER_SPLIT, "router")
+    # Every question not meant as last month's revenue is now a wrong figure (or, for a listing, a miss).
+    meant = [p for p in held_out if read_output(p.completion).route == "query"]
+    assert router.total == 40 and router.exact < len(meant) and router.wrong >= len(meant) - router.exact
