@@ -201,6 +201,7 @@ class TrainingJobForm(forms.ModelForm):
             ("router", "A router: a sample of the approved router examples (build them with build_router_dataset)"),
         ],
         initial="chat",
+        required=False,
         help_text="A router job's result is registered with the router role; it reads data questions for the parser.",
     )
     router_examples = forms.IntegerField(

@@ -152,11 +152,15 @@ def _answer(plan: Plan, user: Any, today: date) -> tuple[Any, float]:
     return draft, time.perf_counter() - started
 
 
-def _data_questions(report: RouterEvaluation, *, users: dict[str, Any], today: date, version: Any, decode: Decoder):
+def _data_questions(
+    report: RouterEvaluation, *, users: dict[str, Any], today: date, version: Any, decode: Decoder, split: str | None
+) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             data_eval._create_views(cursor)
             for item in data_eval.data_questions():
+                if split is not None and item["split"] != split:
+                    continue
                 user = users[item["user"]]
                 plans = _plans(item["question"], user=user, today=today, version=version, decode=decode, report=report)
                 for column, (plan, plan_s) in plans.items():
@@ -248,14 +252,15 @@ def evaluate_router(
     decode: Decoder | None = None,
     router_split_count: int = ROUTER_SPLIT_COUNT,
     data_questions: bool = True,
+    data_split: str | None = None,
 ) -> RouterEvaluation:
     """The three columns on the data-question evaluation (both splits, unless `data_questions`
-    is false) and on the router-style held-out split. Writes nothing."""
+    is false; one split with `data_split`) and on the router-style held-out split. Writes nothing."""
     from assistant.router.decoding import router_text_in_process
 
     decode = decode or router_text_in_process
     report = RouterEvaluation(version=version.name)
     if data_questions:
-        _data_questions(report, users=users, today=today, version=version, decode=decode)
+        _data_questions(report, users=users, today=today, version=version, decode=decode, split=data_split)
     _router_split(report, user=users["manager"], today=today, version=version, decode=decode, count=router_split_count)
     return report

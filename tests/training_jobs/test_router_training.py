@@ -2,7 +2,7 @@
 router examples from the catalogue, a LoRA job on the default Gemma 3 270M, its GGUF adapter
 registered with the router role and activated, the question read by a real inference worker
 under the grammar of the router's schema, the parser deciding when the reading does not
-validate, and the rollback returning every question to the parser. About two minutes on 2 cores."""
+validate, and the rollback returning every question to the parser. About two minutes of CPU."""
 
 from __future__ import annotations
 

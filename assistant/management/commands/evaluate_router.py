@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--version", default="", help="a router version's name (default: the active router)")
         parser.add_argument("--router-questions", type=int, default=300, help="router held-out questions")
         parser.add_argument("--skip-data-questions", action="store_true")
+        parser.add_argument("--data-split", choices=["tune", "held_out"], help="one split of the data questions")
         parser.add_argument("--save", action="store_true", help="store the figures with the version (the admin)")
         parser.add_argument("--results", default="", help="a RESULTS.md to write the table into")
         parser.add_argument("--show-wrong", action="store_true")
@@ -61,6 +62,7 @@ class Command(BaseCommand):
                     today=FIXED_TODAY,
                     router_split_count=options["router_questions"],
                     data_questions=not options["skip_data_questions"],
+                    data_split=options["data_split"],
                 )
         finally:
             settings.DATA_DIR = old_data_dir
