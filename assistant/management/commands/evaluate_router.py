@@ -20,11 +20,18 @@ RESULTS_START, RESULTS_END = "<!-- router:start -->", "<!-- router:end -->"
 LOADED_FIELDS = ("name", "role", "path", "lora_path", "lora_scale", "n_ctx", "n_gpu_layers", "n_threads", "chat_format")
 
 
+def _close_pool() -> None:
+    connection.close()
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None:
+        close_pool()
+
+
 class Command(BaseCommand):
     help = "Exactness and wrong figures of parser, router and router-then-parser, with time per question."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--version", default="", help="a router version's name (default: the active router)")
+        parser.add_argument("--router", default="", help="a router version's name (default: the active router)")
         parser.add_argument("--router-questions", type=int, default=300, help="router held-out questions")
         parser.add_argument("--skip-data-questions", action="store_true")
         parser.add_argument("--data-split", choices=["tune", "held_out"], help="one split of the data questions")
@@ -39,8 +46,8 @@ class Command(BaseCommand):
 
         versions = ModelVersion.objects.filter(role=ModelVersion.Role.ROUTER)
         stored = (
-            versions.filter(name=options["version"]).first()
-            if options["version"]
+            versions.filter(name=options["router"]).first()
+            if options["router"]
             else versions.filter(status=ModelVersion.Status.ACTIVE).first() or versions.order_by("-pk").first()
         )
         if stored is None:
@@ -50,6 +57,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         old_name = connection.settings_dict["NAME"]
         old_data_dir = settings.DATA_DIR
+        # The pool's connections are to the database in use: drop them, or the scratch
+        # database's name would be set while the queries still went to the practice's.
+        _close_pool()
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             with tempfile.TemporaryDirectory() as scratch:
@@ -66,6 +76,7 @@ class Command(BaseCommand):
                 )
         finally:
             settings.DATA_DIR = old_data_dir
+            _close_pool()
             connection.creation.destroy_test_db(old_name, verbosity=0)
         table = report.markdown()
         self.stdout.write(
@@ -86,7 +97,7 @@ class Command(BaseCommand):
     def _write_results(self, path: Path, name: str, table: str, report: Any) -> None:
         block = (
             f"{RESULTS_START}\n## Router: the fine-tuned Gemma 3 270M against the question parser\n\n"
-            f"`python manage.py evaluate_router --version {name} --results benchmarks/RESULTS.md` (router {name}; "
+            f"`python manage.py evaluate_router --router {name} --results benchmarks/RESULTS.md` (router {name}; "
             f"{report.invalid_outputs} of {report.outputs} router outputs failed validation). Exact (wrong figures) "
             "and time per question (planning, router decoding on this CPU, the query):\n\n"
             f"{table}\n{RESULTS_END}"

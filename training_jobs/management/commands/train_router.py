@@ -73,4 +73,4 @@ class Command(BaseCommand):
             f"job start to registered: {time.monotonic() - started:.0f} s"
         )
         if options["evaluate"]:
-            call_command("evaluate_router", version=version.name, save=True, results=options["results"])
+            call_command("evaluate_router", router=version.name, save=True, results=options["results"])
