@@ -6,7 +6,7 @@ REQS := requirements/base.txt requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test fuzz lint format bench demo-train stop clean
+.PHONY: install run test fuzz lint format bench demo-train train-router stop clean
 
 install: $(STAMP)
 
@@ -44,6 +44,12 @@ format: install
 demo-train: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py demo_train
+
+# Builds the router data set, fine-tunes a router on this CPU (about 20 minutes on 2 cores), registers it
+# with the router role (not activated: activate it in the admin) and writes its evaluation to benchmarks/RESULTS.md.
+train-router: install
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py train_router --evaluate --results benchmarks/RESULTS.md
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -34,6 +34,12 @@ from training_jobs.services import (
     training_job_rollback,
 )
 from training_jobs.services.examples import APPROVE_PERMISSION
+from training_jobs.services.router_examples import (
+    ROUTER_HYPERPARAMETERS,
+    ROUTER_TRAINING_COUNT,
+    router_example_from_feedback,
+    router_examples,
+)
 
 RUN_PERM = "training_jobs.run_training_job"
 
@@ -181,7 +187,7 @@ admin.site.unregister(AssistantFeedback)
 
 @admin.register(AssistantFeedback)
 class FeedbackToTrainingExampleAdmin(AssistantFeedbackAdmin):
-    actions = ["make_training_example", "make_training_example_with_figures"]
+    actions = ["make_training_example", "make_training_example_with_figures", "make_router_example"]
 
     def has_make_training_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REVIEWER_PERMISSION)
@@ -218,15 +224,50 @@ class FeedbackToTrainingExampleAdmin(AssistantFeedbackAdmin):
             f"{made} draft training example(s) made; {skipped} skipped (already made, nothing to teach, or patient data).",
         )
 
+    @admin.action(
+        description="Make draft router example (the query the answer ran, to correct)", permissions=["make_training"]
+    )
+    def make_router_example(self, request: HttpRequest, queryset: QuerySet[AssistantFeedback]) -> None:
+        made = skipped = 0
+        for feedback in queryset.select_related("message"):
+            try:
+                example = router_example_from_feedback(feedback=feedback, user=request.user)
+            except ValidationError as exc:
+                messages.warning(request, f"Feedback {feedback.pk}: {'; '.join(exc.messages)}")
+                continue
+            made += example is not None
+            skipped += example is None
+        messages.success(
+            request,
+            f"{made} draft router example(s) made: correct each to the query that gives the right figure, then "
+            f"approve; {skipped} skipped (not a data answer, patient data, or the question has one already).",
+        )
+
 
 class TrainingJobForm(forms.ModelForm):
+    trains = forms.ChoiceField(
+        choices=[
+            ("chat", "The chat model: the approved examples outside the router category"),
+            ("router", "A router: a sample of the approved router examples (build them with build_router_dataset)"),
+        ],
+        initial="chat",
+        required=False,
+        help_text="A router job's result is registered with the router role; it reads data questions for the parser.",
+    )
+    router_examples = forms.IntegerField(
+        required=False, min_value=2, initial=ROUTER_TRAINING_COUNT, help_text="A router job: how many examples."
+    )
     hyperparameters = forms.JSONField(
-        required=False, initial=dict, help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults.'
+        required=False,
+        initial=dict,
+        help_text='Overrides, e.g. {"num_epochs": 2, "lora_r": 8}. Empty: defaults (a router job: the router\'s).',
     )
 
     class Meta:
         model = TrainingJob
         fields = [
+            "trains",
+            "router_examples",
             "name",
             "base_model",
             "base_identifier",
@@ -282,11 +323,14 @@ class TrainingJobAdmin(admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data
+        router = data.get("trains") == "router"
+        hyperparameters = data.get("hyperparameters") or (ROUTER_HYPERPARAMETERS if router else {})
         job = training_job_create(
+            examples=router_examples(count=data.get("router_examples") or ROUTER_TRAINING_COUNT) if router else None,
             base_model=data.get("base_model"),
             base_identifier=data.get("base_identifier", ""),
             chat_format=data.get("chat_format", ""),
-            hyperparameters=data.get("hyperparameters") or {},
+            hyperparameters=hyperparameters,
             name=data.get("name", ""),
             merge_quantized=data.get("merge_quantized", False),
             deploy_on_success=data.get("deploy_on_success", False),
@@ -340,7 +384,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
         self._require_run(request)
         try:
             version = training_job_deploy(job=get_object_or_404(TrainingJob, pk=pk), user=request.user)
-            messages.success(request, f"{version.name} is now the active chat model")
+            messages.success(request, f"{version.name} is now the active {version.role} model")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         except PermissionDenied as exc:
@@ -350,8 +394,12 @@ class TrainingJobAdmin(admin.ModelAdmin):
     def rollback_view(self, request: HttpRequest) -> HttpResponse:
         self._require_run(request)
         try:
-            version = training_job_rollback(user=request.user)
-            messages.success(request, f"rolled back: {version.name} is the active chat model again")
+            role = "router" if request.POST.get("role") == "router" else "chat"
+            version = training_job_rollback(user=request.user, role=role)
+            if version is None:
+                messages.success(request, "router switched off: the question parser reads data questions again")
+            else:
+                messages.success(request, f"rolled back: {version.name} is the active {role} model again")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         return HttpResponseRedirect(reverse("admin:training_jobs_trainingjob_changelist"))

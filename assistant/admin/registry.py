@@ -87,6 +87,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "chat_format",
         "lora_path",
         "size_bytes",
+        "evaluation_summary",
         "created_at",
         "activated_at",
     ]
@@ -98,11 +99,38 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "has_chat_template",
         "lora_sha256",
         "status",
+        "evaluation",
         "created_by",
         "created_at",
         "activated_at",
     ]
-    actions = ["activate_selected", "roll_back"]
+    actions = ["activate_selected", "roll_back", "roll_back_router"]
+
+    @admin.display(description="evaluation")
+    def evaluation_summary(self, obj: ModelVersion) -> str:
+        """A router's exactness and wrong figures on the held-out splits (``evaluate_router``)."""
+        splits = (obj.evaluation or {}).get("splits") or {}
+        parts = []
+        for split, columns in splits.items():
+            figures = columns.get("router then parser") or {}
+            if figures:
+                parts.append(
+                    f"{split}: {100 * figures['exactness']:.1f}% exact, {figures['wrong']} wrong "
+                    f"(parser {100 * columns['parser']['exactness']:.1f}%)"
+                )
+        return "; ".join(parts) or "-"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        from assistant.registry.selectors import active_model
+
+        router = active_model(role="router")
+        in_use = (
+            f"Router in use: {router.name} ({self.evaluation_summary(router)})"
+            if router is not None
+            else "No router is active: the question parser reads data questions."
+        )
+        self.message_user(request, in_use, messages.INFO)
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("assistant.manage_model_versions")
@@ -141,7 +169,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
             return
+        assert version is not None  # only a router can be switched off
         self.message_user(request, f"Rolled back: {version.name} is active again.")
+
+    @admin.action(description="Roll back the router (the first one: switch it off)", permissions=["manage"])
+    def roll_back_router(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        try:
+            version = model_version_rollback(role="router", user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        if version is None:
+            self.message_user(request, "Router switched off: the question parser reads data questions again.")
+        else:
+            self.message_user(request, f"Rolled back: {version.name} is the router again.")
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("assistant.manage_model_versions")

@@ -59,6 +59,7 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
             "n_gpu_layers",
             "n_threads",
             "status",
+            "evaluation",
             "created_by",
             "created_at",
             "activated_at",
@@ -146,9 +147,11 @@ class RollbackSerializer(serializers.Serializer):
 class ModelVersionRollbackView(APIView):
     permission_classes = [IsAuthenticated, CanManageModelVersions]
 
-    @extend_schema(request=RollbackSerializer, responses=ModelVersionOutputSerializer)
+    @extend_schema(request=RollbackSerializer, responses={200: ModelVersionOutputSerializer, 204: None})
     def post(self, request: Request) -> Response:
         payload = RollbackSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         version = _service_call(services.model_version_rollback, role=payload.validated_data["role"], user=request.user)
+        if version is None:  # the first router rolled back: none is active, the parser reads questions
+            return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ModelVersionOutputSerializer(version).data)

@@ -76,7 +76,12 @@ def plan_question(question: str, *, user: Any, today: date, version: Any = None,
 
 
 def _plan(question: str, *, user: Any, today: date, version: Any) -> Plan:
+    from assistant.router.planning import active_router, plan_with_router
+
     parsed = plan_from_parser(question, user=user, today=today)
+    router = active_router()
+    if router is not None:  # a fine-tuned router reads data questions (assistant.router)
+        return plan_with_router(question, parsed, user=user, today=today, version=router)
     if not emits_tool_calls(version):
         return parsed
     try:

@@ -338,9 +338,10 @@ async def require_workers(version: Any) -> None:
         raise _no_worker()
 
 
-async def astream(generation: Generation, *, model: str | None = None) -> ChatStream:
-    """Open a stream for `generation` on the version `model` names (None or an alias: the active one)."""
-    version = await database_sync_to_async(resolve_version)(model)
+async def astream(generation: Generation, *, model: str | None = None, role: str = "chat") -> ChatStream:
+    """Open a stream for `generation` on the version `model` names (None or an alias: the active
+    one of `role`)."""
+    version = await database_sync_to_async(resolve_version)(model, role=role)
     timing = _Timing(model=version.name)
 
     def open_events() -> AsyncIterator[dict[str, Any]]:
@@ -354,27 +355,45 @@ async def astream(generation: Generation, *, model: str | None = None) -> ChatSt
 
 
 async def achat_stream(
-    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+    *,
+    messages: list[dict[str, str]],
+    model: str | None = None,
+    json_schema: dict | None = None,
+    role: str = "chat",
+    **sampling: Any,
 ) -> ChatStream:
     """Stream a chat answer: ``async for delta in await achat_stream(...)``. `sampling` takes the
     fields of Sampling (max_tokens, temperature, top_p, stop, seed); `json_schema` makes the
-    answer JSON matching that schema."""
-    return await astream(Generation.chat(messages, Sampling(json_schema=json_schema, **sampling)), model=model)
+    answer JSON matching that schema; `role` is the registry role `model` is looked up in (the
+    router's versions are not chat models)."""
+    return await astream(
+        Generation.chat(messages, Sampling(json_schema=json_schema, **sampling)), model=model, role=role
+    )
 
 
 async def achat_complete(
-    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+    *,
+    messages: list[dict[str, str]],
+    model: str | None = None,
+    json_schema: dict | None = None,
+    role: str = "chat",
+    **sampling: Any,
 ) -> ChatResult:
-    stream = await achat_stream(messages=messages, model=model, json_schema=json_schema, **sampling)
+    stream = await achat_stream(messages=messages, model=model, json_schema=json_schema, role=role, **sampling)
     return await stream.collect()
 
 
 def chat_complete(
-    *, messages: list[dict[str, str]], model: str | None = None, json_schema: dict | None = None, **sampling: Any
+    *,
+    messages: list[dict[str, str]],
+    model: str | None = None,
+    json_schema: dict | None = None,
+    role: str = "chat",
+    **sampling: Any,
 ) -> ChatResult:
     """The whole chat answer, from synchronous code (not from inside an event loop: await
     ``achat_complete`` there)."""
-    return async_to_sync(achat_complete)(messages=messages, model=model, json_schema=json_schema, **sampling)
+    return async_to_sync(achat_complete)(messages=messages, model=model, json_schema=json_schema, role=role, **sampling)
 
 
 __all__ = [

@@ -1,9 +1,10 @@
 """The inference worker's side: a warm llama-cpp-python model per process, swapped on activation.
 
-Each Celery worker process keeps one loaded ``Llama`` keyed by what it depends on (GGUF path,
-LoRA adapter and scale, load parameters). A request names the version it wants (the web side
-resolves "the active one"); when that differs from what is loaded, the new model is loaded
-and replaces the old one for later requests. One background thread beats the process's
+Each Celery worker process keeps one loaded ``Llama`` per role (the chat model, and the router
+when one is active) keyed by what it depends on (GGUF path, LoRA adapter and scale, load
+parameters). A request names the version it wants (the web side resolves "the active one");
+when that differs from what is loaded for its role, the new model is loaded and replaces the
+old one for later requests. One background thread beats the process's
 heartbeat every second and does nothing else, so a slow model load never makes a live worker
 look dead; another preloads a newly activated version, so the first request after an
 activation usually finds it warm.
@@ -54,7 +55,10 @@ class LoadedModel:
 
 
 _lock = threading.Lock()
-_loaded: LoadedModel | None = None
+_loaded: LoadedModel | None = None  # the chat model
+# The other roles' models (the router), so that a question read by the router and answered by
+# the chat model does not reload either.
+_loaded_by_role: dict[str, LoadedModel] = {}
 _worker_id = ""
 _heartbeat_started = False
 _heartbeat_stop = threading.Event()
@@ -98,25 +102,38 @@ def _load(version: Any) -> LoadedModel:
 
 
 def model_for(version: Any) -> LoadedModel:
-    """The loaded model for `version`, loading it (and dropping the previous one) when needed."""
+    """The loaded model for `version`, loading it (and dropping the previous one of its role) when needed."""
     global _loaded
+    role = getattr(version, "role", "chat") or "chat"
     with _lock:
-        current = _loaded
+        current = _loaded if role == "chat" else _loaded_by_role.get(role)
         if current is not None and current.key == version.load_key():
             if current.version_id != version.pk:  # same weights registered under another name
                 current = LoadedModel(
                     current.key, version.pk, version.name, current.llm, version.chat_format, current.template
                 )
-                _loaded = current
+                _keep(role, current)
             return current
         # The old object stays alive for whoever still holds it; the cache moves on.
-        _loaded = None
-        _loaded = _load(version)
-        try:
-            streams.connection().hset(streams.LOADED_KEY, worker_id(), version.name)
-        except Exception:  # the heartbeat reports it again shortly
-            logger.warning("could not record the loaded model", exc_info=True)
-        return _loaded
+        _keep(role, None)
+        loaded = _load(version)
+        _keep(role, loaded)
+        if role == "chat":
+            try:
+                streams.connection().hset(streams.LOADED_KEY, worker_id(), version.name)
+            except Exception:  # the heartbeat reports it again shortly
+                logger.warning("could not record the loaded model", exc_info=True)
+        return loaded
+
+
+def _keep(role: str, model: LoadedModel | None) -> None:
+    global _loaded
+    if role == "chat":
+        _loaded = model
+    elif model is None:
+        _loaded_by_role.pop(role, None)
+    else:
+        _loaded_by_role[role] = model
 
 
 @lru_cache(maxsize=64)
@@ -308,6 +325,12 @@ def _preload_loop() -> None:
                 model_for(active)
             elif current is not None:
                 conn.hset(streams.LOADED_KEY, worker_id(), current.name)
+            router = active_model(role="router")
+            held = _loaded_by_role.get("router")
+            if router is None and held is not None:
+                _keep("router", None)  # rolled back: the parser reads questions, free the memory
+            elif router is not None and router.backend == "local" and (held is None or held.key != router.load_key()):
+                model_for(router)
         except Exception:
             logger.warning("inference model preload failed", exc_info=True)
         _heartbeat_stop.wait(2.0)

@@ -1,7 +1,9 @@
 """The model registry: every GGUF (or external server) the assistant can answer with.
 
-Exactly one version per role is active; inference workers follow the active chat version
-and swap to a newly activated one between requests, without a restart.
+At most one version per role is active; inference workers follow the active chat version
+(and the active router, a LoRA that reads data questions into the structured query) and swap
+to a newly activated one between requests, without a restart. The router role may also have no
+active version: the question parser then reads every question.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class ModelVersion(models.Model):
     class Role(models.TextChoices):
         CHAT = "chat", "Chat"
         EMBEDDING = "embedding", "Embedding"
+        ROUTER = "router", "Router (reads data questions into the structured query)"
 
     class Backend(models.TextChoices):
         LOCAL = "local", "llama-cpp-python on the inference workers"
@@ -52,6 +55,9 @@ class ModelVersion(models.Model):
     n_gpu_layers = models.IntegerField(default=0)
     n_threads = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: llama.cpp's default.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
+    evaluation = models.JSONField(
+        default=dict, blank=True, help_text="What was measured of this version (a router: its held-out exactness)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +95,8 @@ class ModelActivation(models.Model):
     class Action(models.TextChoices):
         ACTIVATE = "activate", "Activate"
         ROLLBACK = "rollback", "Roll back"
+        # A rollback past the first router: no router is active, the parser reads the questions.
+        DEACTIVATE = "deactivate", "Switch off"
 
     role = models.CharField(max_length=16, choices=ModelVersion.Role.choices)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="activations")

@@ -211,9 +211,18 @@ def model_version_activate(*, model_version: ModelVersion, user: Any = None) -> 
     return target
 
 
+# Roles that may have no active version: without a router the parser reads every question.
+OPTIONAL_ROLES = frozenset({ModelVersion.Role.ROUTER})
+
+
 @transaction.atomic
-def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVersion:
-    """Return to the version that was active before the current one (repeatable, like a stack)."""
+def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVersion | None:
+    """Return to the version that was active before the current one (repeatable, like a stack).
+
+    Rolling back the first router ever activated switches the router off: None is returned and
+    the question parser reads data questions again."""
+    if role not in ModelVersion.Role.values:
+        raise ValidationError({"role": f"must be one of {', '.join(ModelVersion.Role.values)}"})
     ModelVersion.objects.select_for_update().filter(role=role).order_by("pk").exists()
     last = (
         ModelActivation.objects.select_for_update(of=("self",))
@@ -221,10 +230,17 @@ def model_version_rollback(*, role: str = "chat", user: Any = None) -> ModelVers
         .select_related("previous")
         .first()
     )
+    current = ModelVersion.objects.filter(role=role, status=ModelVersion.Status.ACTIVE).first()
+    if last is not None and last.previous is None and role in OPTIONAL_ROLES and current is not None:
+        ModelVersion.objects.filter(pk=current.pk).update(status=ModelVersion.Status.READY)
+        ModelActivation.objects.filter(pk=last.pk).update(rolled_back_at=timezone.now())
+        ModelActivation.objects.create(
+            role=role, model_version=current, previous=current, user=user, action=ModelActivation.Action.DEACTIVATE
+        )
+        return None
     if last is None or last.previous is None:
         raise ValidationError({"role": f"there is no earlier {role} model to roll back to"})
     target = last.previous
-    current = ModelVersion.objects.filter(role=role, status=ModelVersion.Status.ACTIVE).first()
     if current is not None:
         ModelVersion.objects.filter(pk=current.pk).update(status=ModelVersion.Status.READY)
     ModelVersion.objects.filter(pk=target.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=timezone.now())

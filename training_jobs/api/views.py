@@ -244,4 +244,5 @@ class TrainingJobViewSet(
             version = training_job_rollback(user=request.user)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from exc
+        assert version is not None  # the chat model is never switched off (only a router is)
         return Response({"model_version": version.pk, "name": version.name, "status": version.status})

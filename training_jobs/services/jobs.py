@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from assistant.router import ROUTER_CATEGORY
 from llm_runtime.chat_formats import FORMATS
 from training_jobs.dataset_files import parse_jsonl
 from training_jobs.hyperparameters import Hyperparameters
@@ -129,7 +130,10 @@ def training_job_create(
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     else:
         if examples is None:
-            examples = TrainingExample.objects.filter(status=TrainingExample.Status.APPROVED)
+            # The router's examples train a router (``router_examples``), never the chat model.
+            examples = TrainingExample.objects.filter(status=TrainingExample.Status.APPROVED).exclude(
+                category=ROUTER_CATEGORY
+            )
         example_list = list(examples)
         not_approved = [e.pk for e in example_list if e.status != TrainingExample.Status.APPROVED]
         if not_approved:

@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", nargs="?", help="the GGUF file (for --backend external: the server's model id)")
         parser.add_argument("--name", help="the name clients pass as `model` (default: the file name without .gguf)")
-        parser.add_argument("--role", default="chat", choices=["chat", "embedding"])
+        parser.add_argument("--role", default="chat", choices=["chat", "embedding", "router"])
         parser.add_argument("--chat-format", help="for GGUFs without a chat template: gemma, chatml or llama-3")
         parser.add_argument("--lora", dest="lora_path", help="a LoRA adapter GGUF applied on load")
         parser.add_argument("--lora-scale", type=float, default=1.0)

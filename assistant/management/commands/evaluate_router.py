@@ -1,0 +1,108 @@
+"""Parser alone, router alone and router then parser on the data-question evaluation (both
+splits) and on the router's held-out templates, over the demo practice built for the
+evaluation's fixed day in a scratch database (the database in use is not touched)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from assistant.models import ModelVersion
+
+RESULTS_START, RESULTS_END = "<!-- router:start -->", "<!-- router:end -->"
+LOADED_FIELDS = ("name", "role", "path", "lora_path", "lora_scale", "n_ctx", "n_gpu_layers", "n_threads", "chat_format")
+
+
+def _close_pool() -> None:
+    connection.close()
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None:
+        close_pool()
+
+
+class Command(BaseCommand):
+    help = "Exactness and wrong figures of parser, router and router-then-parser, with time per question."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--router", default="", help="a router version's name (default: the active router)")
+        parser.add_argument("--router-questions", type=int, default=300, help="router held-out questions")
+        parser.add_argument("--skip-data-questions", action="store_true")
+        parser.add_argument("--data-split", choices=["tune", "held_out"], help="one split of the data questions")
+        parser.add_argument("--save", action="store_true", help="store the figures with the version (the admin)")
+        parser.add_argument("--results", default="", help="a RESULTS.md to write the table into")
+        parser.add_argument("--show-wrong", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from assistant.eval.data import DEMO, FIXED_TODAY, demo_users
+        from assistant.router.evaluation import evaluate_router
+        from practice.demo.builder import build_demo
+
+        versions = ModelVersion.objects.filter(role=ModelVersion.Role.ROUTER)
+        stored = (
+            versions.filter(name=options["router"]).first()
+            if options["router"]
+            else versions.filter(status=ModelVersion.Status.ACTIVE).first() or versions.order_by("-pk").first()
+        )
+        if stored is None:
+            raise CommandError("no router version: train one (make train-router) or name one with --version")
+        # The scratch database has no registry: the same weights, loaded from an unsaved copy.
+        router = ModelVersion(pk=stored.pk, **{name: getattr(stored, name) for name in LOADED_FIELDS})
+        started = time.monotonic()
+        old_name = connection.settings_dict["NAME"]
+        old_data_dir = settings.DATA_DIR
+        # The pool's connections are to the database in use: drop them, or the scratch
+        # database's name would be set while the queries still went to the practice's.
+        _close_pool()
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                settings.DATA_DIR = Path(scratch)
+                build_demo(**DEMO, today=FIXED_TODAY)
+                users = demo_users()
+                report = evaluate_router(
+                    version=router,
+                    users=users,
+                    today=FIXED_TODAY,
+                    router_split_count=options["router_questions"],
+                    data_questions=not options["skip_data_questions"],
+                    data_split=options["data_split"],
+                )
+        finally:
+            settings.DATA_DIR = old_data_dir
+            _close_pool()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+        table = report.markdown()
+        self.stdout.write(
+            f"Router {router.name} on the demo practice at {FIXED_TODAY:%-d %B %Y} ({time.monotonic() - started:.0f} s; "
+            f"{report.invalid_outputs} of {report.outputs} router outputs failed validation):"
+        )
+        self.stdout.write(table)
+        if options["show_wrong"]:
+            for split, columns in report.splits.items():
+                for column, figures in columns.items():
+                    for detail in figures.wrong_examples:
+                        self.stdout.write(f"wrong [{split}, {column}]: {detail}")
+        if options["save"]:
+            ModelVersion.objects.filter(pk=stored.pk).update(evaluation=report.as_dict())
+        if options["results"]:
+            self._write_results(Path(options["results"]), router.name, table, report)
+
+    def _write_results(self, path: Path, name: str, table: str, report: Any) -> None:
+        block = (
+            f"{RESULTS_START}\n## Router: the fine-tuned Gemma 3 270M against the question parser\n\n"
+            f"`python manage.py evaluate_router --router {name} --results benchmarks/RESULTS.md` (router {name}; "
+            f"{report.invalid_outputs} of {report.outputs} router outputs failed validation). Exact (wrong figures) "
+            "and time per question (planning, router decoding on this CPU, the query):\n\n"
+            f"{table}\n{RESULTS_END}"
+        )
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
+        text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+        path.write_text(text, encoding="utf-8")
