@@ -5,15 +5,12 @@ fixed day in a scratch database (the database in use is not touched by the data 
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
 
 
 class Command(BaseCommand):
@@ -104,22 +101,13 @@ class Command(BaseCommand):
     def _data(self, options: dict[str, Any]) -> None:
         from assistant.eval.data import DEMO, FIXED_TODAY, demo_users, evaluate_data_questions
         from assistant.eval.data_periods import measure_periods
-        from practice.demo.builder import build_demo
+        from assistant.eval.scratch import scratch_demo_practice
 
         started = time.monotonic()
-        old_name = connection.settings_dict["NAME"]
-        old_data_dir = settings.DATA_DIR
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with tempfile.TemporaryDirectory() as scratch:
-                settings.DATA_DIR = Path(scratch)  # the demo logins' password file goes here
-                build_demo(**DEMO, today=FIXED_TODAY)
-                built = time.monotonic() - started
-                evaluation = evaluate_data_questions(users=demo_users(), today=FIXED_TODAY)
-                periods = measure_periods(FIXED_TODAY)
-        finally:
-            settings.DATA_DIR = old_data_dir
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        with scratch_demo_practice():
+            built = time.monotonic() - started
+            evaluation = evaluate_data_questions(users=demo_users(), today=FIXED_TODAY)
+            periods = measure_periods(FIXED_TODAY)
         self.stdout.write(
             f"Data questions: demo practice at {FIXED_TODAY:%-d %B %Y} (seed {DEMO['seed']}, built in {built:.0f} s), "
             "truth by hand-written SQL; how each split was made and first measured: assistant/eval/data.py."

@@ -5,26 +5,16 @@ evaluation's fixed day in a scratch database (the database in use is not touched
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 
 from assistant.models import ModelVersion
 
 RESULTS_START, RESULTS_END = "<!-- router:start -->", "<!-- router:end -->"
 LOADED_FIELDS = ("name", "role", "path", "lora_path", "lora_scale", "n_ctx", "n_gpu_layers", "n_threads", "chat_format")
-
-
-def _close_pool() -> None:
-    connection.close()
-    close_pool = getattr(connection, "close_pool", None)
-    if close_pool is not None:
-        close_pool()
 
 
 class Command(BaseCommand):
@@ -40,9 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--show-wrong", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from assistant.eval.data import DEMO, FIXED_TODAY, demo_users
+        from assistant.eval.data import FIXED_TODAY, demo_users
+        from assistant.eval.scratch import scratch_demo_practice
         from assistant.router.evaluation import evaluate_router
-        from practice.demo.builder import build_demo
 
         versions = ModelVersion.objects.filter(role=ModelVersion.Role.ROUTER)
         stored = (
@@ -55,29 +45,15 @@ class Command(BaseCommand):
         # The scratch database has no registry: the same weights, loaded from an unsaved copy.
         router = ModelVersion(pk=stored.pk, **{name: getattr(stored, name) for name in LOADED_FIELDS})
         started = time.monotonic()
-        old_name = connection.settings_dict["NAME"]
-        old_data_dir = settings.DATA_DIR
-        # The pool's connections are to the database in use: drop them, or the scratch
-        # database's name would be set while the queries still went to the practice's.
-        _close_pool()
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with tempfile.TemporaryDirectory() as scratch:
-                settings.DATA_DIR = Path(scratch)
-                build_demo(**DEMO, today=FIXED_TODAY)
-                users = demo_users()
-                report = evaluate_router(
-                    version=router,
-                    users=users,
-                    today=FIXED_TODAY,
-                    router_split_count=options["router_questions"],
-                    data_questions=not options["skip_data_questions"],
-                    data_split=options["data_split"],
-                )
-        finally:
-            settings.DATA_DIR = old_data_dir
-            _close_pool()
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        with scratch_demo_practice():
+            report = evaluate_router(
+                version=router,
+                users=demo_users(),
+                today=FIXED_TODAY,
+                router_split_count=options["router_questions"],
+                data_questions=not options["skip_data_questions"],
+                data_split=options["data_split"],
+            )
         table = report.markdown()
         self.stdout.write(
             f"Router {router.name} on the demo practice at {FIXED_TODAY:%-d %B %Y} ({time.monotonic() - started:.0f} s; "
