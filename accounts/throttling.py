@@ -4,12 +4,15 @@ Rates come from settings.OPTIQ_THROTTLE_RATES (OPTIQ_THROTTLE_* in the environme
 every request so that a deployment, a test or a load benchmark can set its own. Counts live in
 the default cache (the broker's Valkey, shared by every web process); when the cache cannot be
 reached a request is let through and a warning logged, because a rate limit must not take the
-practice's API down with the cache.
+practice's API down with the cache; for the next CACHE_RETRY_S seconds requests do not wait on
+the cache again (each try costs the broker timeout), so a hung broker costs one request that
+wait, not every request of every client.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +21,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.models import ApiKey
 
 logger = logging.getLogger(__name__)
+
+CACHE_RETRY_S = 10.0
+_cache_down_until = 0.0  # time.monotonic() before which the cache is not tried
 
 
 class _ConfiguredRateThrottle(SimpleRateThrottle):
@@ -29,10 +35,19 @@ class _ConfiguredRateThrottle(SimpleRateThrottle):
         return settings.OPTIQ_THROTTLE_RATES.get(self.scope or "") or None
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        global _cache_down_until
+        if self.rate is None or time.monotonic() < _cache_down_until:
+            return True
         try:
             return super().allow_request(request, view)
         except Exception as exc:  # the cache is down: see the module docstring
-            logger.warning("Rate limit not applied (%s: %s)", type(exc).__name__, exc)
+            _cache_down_until = time.monotonic() + CACHE_RETRY_S
+            logger.warning(
+                "Rate limits not applied for %.0f s: the cache is unreachable (%s: %s)",
+                CACHE_RETRY_S,
+                type(exc).__name__,
+                exc,
+            )
             return True
 
 

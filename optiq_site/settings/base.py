@@ -360,6 +360,11 @@ OPTIQ_MODEL_PATH_ROOTS = env_list("OPTIQ_MODEL_PATH_ROOTS", [])
 OPTIQ_EXTERNAL_MODEL_HOSTS = env_list("OPTIQ_EXTERNAL_MODEL_HOSTS", [])
 
 
+# A rate-limit count is one small command: a cache slower than this is treated as down (the
+# request goes through, accounts.throttling), so that a hung broker does not delay every request.
+OPTIQ_CACHE_TIMEOUT_S = env_float("OPTIQ_CACHE_TIMEOUT_S", 0.25)
+
+
 def cache_settings(redis_url: str) -> dict[str, Any]:
     """The default cache (rate-limit counts) on the broker's Valkey, shared by every web process."""
     return {
@@ -367,7 +372,7 @@ def cache_settings(redis_url: str) -> dict[str, Any]:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "optiq-cache",
-            "OPTIONS": {"socket_timeout": OPTIQ_BROKER_TIMEOUT_S, "socket_connect_timeout": OPTIQ_BROKER_TIMEOUT_S},
+            "OPTIONS": {"socket_timeout": OPTIQ_CACHE_TIMEOUT_S, "socket_connect_timeout": OPTIQ_CACHE_TIMEOUT_S},
         }
     }
 
