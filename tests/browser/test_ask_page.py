@@ -58,7 +58,7 @@ def test_a_manager_asks_a_data_question_and_sees_the_figure_and_its_table(open_p
     product = low.locator(".ask-source-product a").first
     assert product.get_attribute("href").endswith(f"/admin/practice/product/{practice_data['frame'].pk}/change/")
 
-    ask(page, "What were our top sellers last month?")
+    ask(page, "What were our best-selling products last month?")
     top = page.locator(".ask-answer").nth(2)
     finished(top)
     assert {"SKU", "Units", "Revenue"} <= set(top.locator(".ask-figure thead th").all_text_contents())
