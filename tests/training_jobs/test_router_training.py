@@ -1,14 +1,14 @@
 """A router trained by OptiQ's own path in a few steps (the whole run is `make train-router`):
-router examples from the catalogue, a LoRA job on the default Gemma 3 270M, its GGUF adapter
+router examples from the catalogue, a LoRA job on a tiny Gemma 3 (the default model's tokenizer
+and architecture, two small layers: the pipeline is the real one, in seconds), its GGUF adapter
 registered with the router role and activated, the question read by a real inference worker
 under the grammar of the router's schema, the parser deciding when the reading does not
-validate, and the rollback returning every question to the parser. About two minutes of CPU."""
+validate, and the rollback returning every question to the parser."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -22,11 +22,11 @@ TODAY = date(2026, 11, 18)
 
 
 def test_a_few_step_router_is_registered_decoded_under_its_grammar_and_rolled_back(
-    settings, tmp_path, inference_worker
+    settings, tmp_path, inference_worker, tiny_gguf
 ):
     from assistant.chat.data_answers import plan_question
     from assistant.llm.client import chat_complete
-    from assistant.llm.default_model import DEFAULT_CHAT_FORMAT, ensure_default_model
+    from assistant.llm.default_model import DEFAULT_CHAT_FORMAT
     from assistant.registry.selectors import active_model
     from assistant.registry.services import model_version_register
     from assistant.router.decoding import ROUTER_SAMPLING
@@ -38,10 +38,7 @@ def test_a_few_step_router_is_registered_decoded_under_its_grammar_and_rolled_ba
     from tests.practice.factories import stocked_product, user_in_role
     from training_jobs.services.router_examples import ROUTER_HYPERPARAMETERS, router_dataset_build, router_examples
 
-    settings.ARTIFACTS_DIR = Path(settings.DATA_DIR) / "artifacts"  # keep the converted base between runs
-    base = model_version_register(
-        name="gemma-base", path=ensure_default_model(), chat_format=DEFAULT_CHAT_FORMAT, activate=True
-    )
+    base = model_version_register(name="gemma-base", path=tiny_gguf, chat_format=DEFAULT_CHAT_FORMAT, activate=True)
     for brand, model in (("Oakley", "Holbrook"), ("Ray-Ban", "Clubmaster"), ("Tom Ford", "FT5401")):
         stocked_product(category="frame", brand=brand, model=model, supplier=f"{brand} UK")
     manager = user_in_role(roles.MANAGER, username="manager-router", first_name="Priya", last_name="Shah")
