@@ -45,6 +45,9 @@ def test_a_manager_asks_a_data_question_and_sees_the_figure_and_its_table(open_p
     assert re.search(r"progressive lenses.*3 units sold, £1,185\.00 revenue", text), text
     cells = answer.locator(".ask-figure td").all_inner_texts()
     assert "3" in cells and "£1,185.00" in cells
+    # The figures staff read, not the query's machinery (the disclosure below shows the query).
+    rows = answer.locator(".ask-figure th").all_inner_texts()
+    assert {"Units", "Revenue", "Sales"} <= set(rows) and not {"Query", "Source", "Value text", "Scope"} & set(rows)
     answer.locator(".ask-tools summary").click()
     assert '"lens_type": "progressive"' in answer.locator(".ask-tools pre").inner_text()
     screenshot(page, "manager-data-answer")

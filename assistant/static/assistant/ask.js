@@ -120,9 +120,9 @@ function cellText(key, value) {
   return String(value);
 }
 
-function table(rows, columns) {
+function table(rows, columns, labels = {}) {
   return el("table", {class: "ask-table"},
-    el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {scope: "col", text: heading(c)})))),
+    el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {scope: "col", text: labels[c] || heading(c)})))),
     el("tbody", {}, ...rows.map((row) => el("tr", {}, ...columns.map((c) =>
       el("td", {class: isNumeric(row[c]) ? "ask-number" : null, text: cellText(c, row[c])}))))));
 }
@@ -148,23 +148,47 @@ function chartFor(rows, periodKey, columns) {
   return el("div", {class: "ask-chart", "data-column": column}, el("p", {class: "ask-chart-title", text: `${heading(column)} by ${periodKey}`}), svg);
 }
 
+// A data question's result carries its query, scope and raw value for machines (the caption
+// states the scope, the tool-call disclosure the query): staff read the figures.
+const QUERY_INTERNAL = new Set(["query", "metric", "scope", "source", "groups", "value", "value_text"]);
+
+function queryValue(data, holder) {
+  // The asked-for figure under its own name, when the result has no field of that name.
+  const value = holder.value_text ?? holder.value;
+  return data.metric && !(data.metric in holder) && value !== undefined ? [[data.metric, value]] : [];
+}
+
+function queryColumns(data, rows, columns) {
+  const group = data.query && data.query.group_by;
+  const keep = columns.filter((c) => !QUERY_INTERNAL.has(c) && !(c === group && columns.includes("label")));
+  const named = rows.some((r) => queryValue(data, r).length) ? [data.metric] : [];
+  return {columns: [...keep, ...named], labels: {label: heading(group || "label")}};
+}
+
 function figure(source) {
   const data = source.data;
   const box = el("figure", {class: "ask-figure"}, el("figcaption", {text: source.title}));
+  const fromQuery = Boolean(data && data.query && data.metric);
   if (data && Array.isArray(data.rows)) {
-    const rows = data.rows;
+    let rows = data.rows;
     if (!rows.length) return null;  // the answer's text already says there is nothing
-    const columns = columnsOf(rows);
+    let columns = columnsOf(rows);
+    let labels = {};
     const periodKey = PERIOD_KEYS.find((k) => columns.includes(k));
-    const chart = periodKey ? chartFor(rows, periodKey, columns) : null;
+    if (fromQuery) {
+      rows = rows.map((r) => ({...r, ...Object.fromEntries(queryValue(data, r))}));
+      ({columns, labels} = queryColumns(data, rows, columns));
+    }
+    const chart = periodKey ? chartFor(rows, periodKey, columns.filter((c) => c !== "label")) : null;
     if (chart) box.append(chart);
-    box.append(table(rows.slice(0, 100), columns));
+    box.append(table(rows.slice(0, 100), columns, labels));
     if (rows.length > 100) box.append(el("p", {class: "ask-quiet", text: `The first 100 of ${rows.length} rows.`}));
   } else if (data && typeof data === "object") {
     // A figure's period is shown once, by its label.
     const dated = data.period && typeof data.period === "object";
-    const entries = Object.entries(data).filter(([k, v]) =>
-      (v === null || typeof v !== "object" || v.label || v.start) && !(dated && (k === "start" || k === "end")));
+    const entries = [...(fromQuery ? queryValue(data, data) : []), ...Object.entries(data)].filter(([k, v]) =>
+      (v === null || typeof v !== "object" || v.label || v.start) && !(dated && (k === "start" || k === "end"))
+      && !(fromQuery && QUERY_INTERNAL.has(k)));
     box.append(el("table", {class: "ask-table ask-table-figures"}, el("tbody", {}, ...entries.map(([k, v]) =>
       el("tr", {}, el("th", {scope: "row", text: heading(k)}), el("td", {class: isNumeric(v) ? "ask-number" : null, text: cellText(k, v)}))))));
   }
