@@ -17,9 +17,9 @@ from .env import env_bool, env_str
 
 # As a practice server would: DJANGO_DEBUG=1 turns Django's debug pages on.
 DEBUG = env_bool("DJANGO_DEBUG", False)
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_AUTOREFRESH = DEBUG
+SERVESTATIC_AUTOREFRESH = DEBUG
 
 # Every entry point falls back to these settings. They keep the development secret key and
 # allow debug pages only while the server answers on loopback alone; reachable beyond it, they

@@ -18,7 +18,7 @@ from .env import env_list, env_str
 DEBUG = False
 SECRET_KEY = "optiq-test-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 OPTIQ_TEST_DATA_DIR = DATA_DIR / "test"
 
