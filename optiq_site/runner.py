@@ -298,6 +298,9 @@ def main() -> int:
             flush=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # Started in the background by a shell, SIGINT arrives ignored: Ctrl-C to the process
+        # group (or `kill -INT`) still means "stop everything", not "the children exited".
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         failed = [name for name, p in zip(commands, processes, strict=True) if p.poll() is not None]
