@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -297,13 +296,14 @@ def stack_start(data_dir: Path, *, extra_env: dict[str, str] | None = None, time
         stack_stop(process)
         raise
     text = log.read_text(errors="replace")
-    key = re.search(r"OpenAI API\s+\S+\s+key: (\S+)", text)
+    credentials = data_dir / "demo-credentials.json"  # the runner keeps the demo login and key here
+    key = json.loads(credentials.read_text()).get("api_key") if credentials.exists() else None
     url = postgres_url_if_running(data_dir / "pgdata")
     if key is None or url is None:
         stack_stop(process)
         raise RuntimeError(f"no API key or database in the runner's output:\n{text[-4000:]}")
     base = f"http://127.0.0.1:{env['OPTIQ_PORT']}"
-    return Stack(process=process, base=base, api_key=key.group(1), database_url=url, log=log)
+    return Stack(process=process, base=base, api_key=str(key), database_url=url, log=log)
 
 
 def stack_stop(process: subprocess.Popen[bytes]) -> None:
