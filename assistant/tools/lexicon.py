@@ -747,39 +747,8 @@ ABBREVIATIONS = {
     "val": "value",
     "vals": "values",
 }
-# What typos are corrected towards (with the practice's own names added at run time).
-CORRECTABLE = frozenset(
+PERIOD_WORDS = frozenset(
     [
-        "frames",
-        "frame",
-        "lenses",
-        "lens",
-        "progressive",
-        "progressives",
-        "varifocal",
-        "varifocals",
-        "single",
-        "vision",
-        "bifocal",
-        "bifocals",
-        "occupational",
-        "contact",
-        "contacts",
-        "accessories",
-        "accessory",
-        "solutions",
-        "solution",
-        "revenue",
-        "takings",
-        "turnover",
-        "units",
-        "sales",
-        "sold",
-        "sell",
-        "average",
-        "margin",
-        "profit",
-        "stock",
         "january",
         "february",
         "march",
@@ -812,6 +781,42 @@ CORRECTABLE = frozenset(
         "last",
         "previous",
         "since",
+    ]
+)
+
+# What typos are corrected towards (with the practice's own names added at run time).
+CORRECTABLE = PERIOD_WORDS | frozenset(
+    [
+        "frames",
+        "frame",
+        "lenses",
+        "lens",
+        "progressive",
+        "progressives",
+        "varifocal",
+        "varifocals",
+        "single",
+        "vision",
+        "bifocal",
+        "bifocals",
+        "occupational",
+        "contact",
+        "contacts",
+        "accessories",
+        "accessory",
+        "solutions",
+        "solution",
+        "revenue",
+        "takings",
+        "turnover",
+        "units",
+        "sales",
+        "sold",
+        "sell",
+        "average",
+        "margin",
+        "profit",
+        "stock",
         "between",
         "financial",
         "transactions",
@@ -873,44 +878,6 @@ def correct_typos(
             close = close if len(close) == 1 else []
         corrected.append(close[0] if close else word)
     return corrected
-
-
-PERIOD_WORDS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "month",
-        "months",
-        "week",
-        "weeks",
-        "year",
-        "years",
-        "quarter",
-        "quarters",
-        "yesterday",
-        "today",
-        "last",
-        "previous",
-        "since",
-    ]
-)
 
 
 def _one_edit(word: str, target: str) -> bool:
