@@ -28,23 +28,11 @@ from datetime import date
 from typing import Any
 
 from assistant.router.outputs import ASK_BACK, KNOWLEDGE, completion_text, read_output
+from practice.report_queries import MONTH_NAMES
 
 HELD_OUT_EVERY = 5
 SPLITS = ("train", "held_out")
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTHS = list(MONTH_NAMES[1:])
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 6: "six", 7: "seven", 12: "twelve"}
 # Brands that this catalogue does not hold: their names are copied into the query like any other
 # (the data-query tool then says no such brand exists, and the parser asks back).
