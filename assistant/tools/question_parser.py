@@ -170,6 +170,11 @@ DATA_CUE = P(
     r"\b(?:we|our|us|ours|sold|sell|sells|selling|sales|takings|revenue|turnover|stock|inventory|practice|shop|store|shifted|"
     r"staff|lab|recalls?|patients seen|transactions)\b"
 )
+# Words that ask for figures from the records, even without "we" or a period ("Show me the figures").
+RECORDS_WORDS = P(
+    r"\b(?:figures|numbers|stats|statistics|totals?|units|takings|revenue|turnover|margins?|profits?|"
+    r"discounts?|refunds?|breakdown|report|quarter|q[1-9]|ytd|mtd)\b"
+)
 SKU = re.compile(r"\b(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]{1,10}(?:-[a-z0-9]{1,12})+\b")
 
 # Tools that list rows rather than count them.
@@ -518,7 +523,23 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
     try:
         return _read(words, question, today, names, lexicon.written_as_names(question))
     except QuestionBack as back:
+        if not _about_records(text, today):
+            # "Why are my glasses so thick?" names a category but asks nothing of the records:
+            # asking back which category would answer an optics question with a data question.
+            return Reading(kind="knowledge")
         return Reading(kind=back.kind, message=str(back))
+
+
+def _about_records(text: str, today: date) -> bool:
+    """Whether a question that could not be read whole still asks for the practice's records: it
+    speaks of the practice or its trade, names a period, or asks for figures or a ranking of them."""
+    return bool(
+        DATA_CUE.search(text)
+        or RECORDS_WORDS.search(text)
+        or VAGUE.search(text)
+        or TOP_OF_RECORDS.search(text)
+        or find_periods(text, today=today, normalised=True)
+    )
 
 
 def _read(words: Words, question: str, today: date, names: PracticeNames, written_names: frozenset[str]) -> Reading:
