@@ -48,6 +48,9 @@ def test_a_manager_asks_a_data_question_and_sees_the_figure_and_its_table(open_p
     # The figures staff read, not the query's machinery (the disclosure below shows the query).
     rows = answer.locator(".ask-figure th").all_inner_texts()
     assert {"Units", "Revenue", "Sales"} <= set(rows) and not {"Query", "Source", "Value text", "Scope"} & set(rows)
+    # What read the question is said (no router is active: the parser), and the query is disclosed.
+    assert answer.locator(".ask-figure").get_attribute("data-planner") == "parser"
+    assert answer.locator(".ask-read-by").inner_text().startswith("Read by the question parser")
     answer.locator(".ask-tools summary").click()
     assert '"lens_type": "progressive"' in answer.locator(".ask-tools pre").inner_text()
     screenshot(page, "manager-data-answer")

@@ -165,9 +165,15 @@ function queryColumns(data, rows, columns) {
   return {columns: [...keep, ...named], labels: {label: heading(group || "label")}};
 }
 
+// What read the question into its query: the question parser, a fine-tuned router or the chat model.
+const READ_BY = {parser: "the question parser", router: "the fine-tuned router", model: "the chat model"};
+
 function figure(source) {
   const data = source.data;
-  const box = el("figure", {class: "ask-figure"}, el("figcaption", {text: source.title}));
+  const readBy = READ_BY[source.planner];
+  const box = el("figure", {class: "ask-figure", "data-planner": source.planner || null},
+    el("figcaption", {text: source.title}),
+    readBy ? el("p", {class: "ask-quiet ask-read-by", text: `Read by ${readBy}; the query is under “How this was worked out”.`}) : null);
   const fromQuery = Boolean(data && data.query && data.metric);
   if (data && Array.isArray(data.rows)) {
     let rows = data.rows;
