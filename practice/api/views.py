@@ -1,5 +1,6 @@
 """The practice REST API (/api/v1/). Views are thin: permissions, audit, then a service or a
-selector. Every rule failure is a 400 naming the field and the rule, with nothing written."""
+selector. Every rule failure is a 400 naming the field and the rule (409 where the record's state
+forbids it: a sale no longer a draft, stock not there), with nothing written."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,13 +19,16 @@ from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from optiq_site.service_errors import StateConflict
 from practice import selectors, services
 from practice.models import (
     AuditEvent,
+    Category,
     ContactLensPrescription,
     LabJob,
     Patient,
@@ -48,15 +52,14 @@ def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
 
 class ServiceErrorsMixin:
     """Django ValidationErrors from models and services become 400s with their field names; a
-    service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule."""
+    service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule.
+    A StateConflict and a ProtectedError go on to the API's exception handler, which answers 409."""
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, DjangoValidationError):
+        if isinstance(exc, DjangoValidationError) and not isinstance(exc, StateConflict):
             exc = _as_drf_error(exc)
         elif isinstance(exc, DjangoPermissionDenied) and exc.args:
             exc = PermissionDenied(detail=exc.args[0])
-        elif isinstance(exc, ProtectedError):
-            exc = ValidationError({"non_field_errors": [f"Still in use, so it cannot be deleted: {exc.args[0]}"]})
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
@@ -211,7 +214,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         serializer.instance = services.product_update(product=serializer.instance, **serializer.validated_data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("category", OpenApiTypes.STR, required=False)],
+        parameters=[OpenApiParameter("category", OpenApiTypes.STR, required=False, enum=Category.values)],
         responses=serializers.LowStockSerializer(many=True),
     )
     @action(detail=False, methods=["get"], url_path="low-stock", pagination_class=None, filterset_class=None)
@@ -283,6 +286,12 @@ class SaleViewSet(PatientAuditViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         "refund": ["practice.change_sale", REFUND_SALE],
         "void": ["practice.change_sale", VOID_SALE],
     }
+
+    def get_parsers(self) -> list[BaseParser]:
+        # A new sale's lines and payments are lists of objects, which only JSON can carry.
+        if getattr(self, "action", None) == "create":
+            return [JSONParser()]
+        return super().get_parsers()
 
     def _reply(self, sale: Sale, code: int = status.HTTP_200_OK) -> Response:
         self.audit("create" if self.action == "create" else "change", sale, step=self.action)

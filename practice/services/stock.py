@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from optiq_site.service_errors import StateConflict
 from practice.models import MovementKind, Product, SaleLine, StockMovement
 
 
@@ -32,7 +33,7 @@ def stock_move(
     """Append a movement to a product the caller has locked, and update its quantity."""
     new_quantity = product.quantity_on_hand + quantity
     if new_quantity < 0:
-        raise ValidationError(
+        raise StateConflict(
             {
                 "quantity": [
                     f"Not enough stock of {product.sku}: {product.quantity_on_hand} on hand, {-quantity} needed."
