@@ -208,6 +208,17 @@ def unhandled_error_response(request: HttpRequest, exc: BaseException) -> JsonRe
     return json_error(request, 500, _server_error_message(request_id), code="server_error")
 
 
+def exception_response(request: HttpRequest, exc: BaseException) -> JsonResponse:
+    """The JSON answer to an exception a plain view let through: a known error's status (a 503
+    with Retry-After for the database away or its pool exhausted), otherwise a logged 500."""
+    error = known_error(exc)
+    if error is not None:
+        return json_error(
+            request, error.status, error.detail, code=error.code, param=error.param, headers=error.headers
+        )
+    return unhandled_error_response(request, exc)
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith((API_PREFIX, OPENAI_PREFIX))
 
@@ -237,12 +248,7 @@ class ApiErrorsAsJsonMiddleware:
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponseBase | None:
         if not _is_api(request):
             return None
-        error = known_error(exc)
-        if error is not None:
-            return json_error(
-                request, error.status, error.detail, code=error.code, param=error.param, headers=error.headers
-            )
-        return unhandled_error_response(request, exc)
+        return exception_response(request, exc)
 
     def _as_json(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if (

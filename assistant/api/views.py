@@ -30,6 +30,7 @@ from assistant.api.serializers import (
     FeedbackSerializer,
     KnowledgeDocumentInputSerializer,
     KnowledgeDocumentSerializer,
+    KnowledgeDocumentTextInputSerializer,
     KnowledgeSearchResultSerializer,
     KnowledgeSearchSerializer,
     MessageSerializer,
@@ -246,7 +247,14 @@ class KnowledgeDocumentViewSet(
     filterset_fields = ["status", "source_type", "category"]
     search_fields = ["title", "slug"]
 
-    @extend_schema(request=KnowledgeDocumentInputSerializer, responses={201: KnowledgeDocumentSerializer})
+    @extend_schema(
+        request={
+            "application/json": KnowledgeDocumentTextInputSerializer,
+            "application/x-www-form-urlencoded": KnowledgeDocumentTextInputSerializer,
+            "multipart/form-data": KnowledgeDocumentInputSerializer,
+        },
+        responses={200: KnowledgeDocumentSerializer, 201: KnowledgeDocumentSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = KnowledgeDocumentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from optiq_site.api_schema import SchemaRules
 from practice.models import (
     AuditEvent,
     Category,
@@ -185,8 +186,13 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+PRODUCT_OR_SKU: dict[str, Any] = {"anyOf": [{"required": ["product"]}, {"required": ["sku"]}]}
+
+
 # Input that names a product by its id or by its SKU; either way ``product`` comes out.
-class _ProductOrSkuSerializer(serializers.Serializer):
+class _ProductOrSkuSerializer(SchemaRules, serializers.Serializer):
+    schema_rules = PRODUCT_OR_SKU
+
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
     sku = serializers.CharField(required=False)
 
@@ -203,6 +209,28 @@ class _ProductOrSkuSerializer(serializers.Serializer):
 
 
 class StockMovementCreateSerializer(_ProductOrSkuSerializer):
+    # What the stock services check: receipts and write-offs move at least one unit; an
+    # adjustment is signed, never 0, and gives its reason.
+    schema_rules = {
+        "allOf": [
+            PRODUCT_OR_SKU,
+            {
+                "anyOf": [
+                    # "not" keeps the enums out of drf-spectacular's enum hook, which would widen
+                    # them to the field's whole choice set.
+                    {"properties": {"kind": {"not": {"enum": ["adjustment"]}}, "quantity": {"minimum": 1}}},
+                    {
+                        "properties": {
+                            "kind": {"not": {"enum": ["receipt", "write_off"]}},
+                            "quantity": {"not": {"enum": [0]}},
+                            "note": {"pattern": "\\S"},
+                        },
+                        "required": ["note"],
+                    },
+                ]
+            },
+        ]
+    }
     kind = serializers.ChoiceField(
         choices=[MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.WRITE_OFF],
         help_text="Sales and returns are recorded by the sale services.",
@@ -298,7 +326,13 @@ class LineInputSerializer(_ProductOrSkuSerializer):
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={"min_value": "A payment must be more than £0.00."},
+        help_text="At most the balance due (409 otherwise).",
+    )
 
 
 class SaleCreateSerializer(serializers.Serializer):

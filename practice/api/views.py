@@ -4,7 +4,7 @@ forbids it: a sale no longer a draft, stock not there), with nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,24 +50,50 @@ def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": exc.messages})
 
 
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _only_uniqueness(detail: Any) -> bool:
+    """Whether every error in a ValidationError's detail is a uniqueness rule ("product with this
+    SKU already exists"): the request is well formed, another record holds the value."""
+    if isinstance(detail, dict):
+        return bool(detail) and all(_only_uniqueness(value) for value in detail.values())
+    if isinstance(detail, list):
+        return bool(detail) and all(_only_uniqueness(value) for value in detail)
+    return getattr(detail, "code", None) == "unique"
+
+
 class ServiceErrorsMixin:
     """Django ValidationErrors from models and services become 400s with their field names; a
     service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule.
-    A StateConflict and a ProtectedError go on to the API's exception handler, which answers 409."""
+    A StateConflict and a ProtectedError go on to the API's exception handler, which answers 409;
+    so is a ValidationError that only says another record holds a unique value."""
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, DjangoValidationError) and not isinstance(exc, StateConflict):
+        if isinstance(exc, ValidationError) and _only_uniqueness(exc.detail):
+            exc = Conflict(exc.detail)
+        elif isinstance(exc, DjangoValidationError) and not isinstance(exc, StateConflict):
             exc = _as_drf_error(exc)
         elif isinstance(exc, DjangoPermissionDenied) and exc.args:
             exc = PermissionDenied(detail=exc.args[0])
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
+class JsonBodiesMixin:
+    """Request bodies in JSON only (anything else is a 415): a form encoding can carry neither a
+    null (most of these records have fields that may be left empty) nor a list of objects (a
+    sale's lines), so it could not say what the schema allows."""
+
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+
+
 # Query parameters that page or order a list without choosing what is in it.
 _PAGING_PARAMS = {"page", "ordering", "format"}
 
 
-class PatientAuditViewSetMixin(ServiceErrorsMixin):
+class PatientAuditViewSetMixin(JsonBodiesMixin, ServiceErrorsMixin):
     """Audit every read and change of patient records through the API: a record read names its
     patient, a list or search names the patients on the page it answered with."""
 
@@ -163,7 +189,7 @@ class _PrescriptionViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         if "patient" in data and data["patient"] != serializer.instance.patient:
-            raise ValidationError({"patient": ["A prescription cannot be moved to another patient."]})
+            raise StateConflict({"patient": ["A prescription cannot be moved to another patient."]})
         data.pop("patient", None)
         serializer.instance = type(self).update_service(prescription=serializer.instance, **data)
         self.audit("change", serializer.instance, fields=sorted(data))
@@ -195,7 +221,7 @@ class ContactLensPrescriptionViewSet(_PrescriptionViewSet):
 # --- inventory ------------------------------------------------------------------------------
 
 
-class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
+class ProductViewSet(JsonBodiesMixin, ServiceErrorsMixin, viewsets.ModelViewSet):
     """Products. ``cost_price`` is present only for users with practice.view_cost_price."""
 
     queryset = Product.objects.all()
@@ -230,6 +256,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
 @extend_schema_view(create=extend_schema(request=serializers.StockMovementCreateSerializer))
 class StockMovementViewSet(
+    JsonBodiesMixin,
     ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -286,12 +313,6 @@ class SaleViewSet(PatientAuditViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         "refund": ["practice.change_sale", REFUND_SALE],
         "void": ["practice.change_sale", VOID_SALE],
     }
-
-    def get_parsers(self) -> list[BaseParser]:
-        # A new sale's lines and payments are lists of objects, which only JSON can carry.
-        if getattr(self, "action", None) == "create":
-            return [JSONParser()]
-        return super().get_parsers()
 
     def _reply(self, sale: Sale, code: int = status.HTTP_200_OK) -> Response:
         self.audit("create" if self.action == "create" else "change", sale, step=self.action)
@@ -422,7 +443,7 @@ class RecallViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         for fixed in ("patient", "kind"):
             if fixed in data and data[fixed] != getattr(serializer.instance, fixed):
-                raise ValidationError({fixed: ["Cannot be changed; schedule a new recall instead."]})
+                raise StateConflict({fixed: ["Cannot be changed; schedule a new recall instead."]})
             data.pop(fixed, None)
         serializer.instance = services.recall_update(recall=serializer.instance, **data)
         self.audit("change", serializer.instance, fields=sorted(data))
