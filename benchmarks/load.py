@@ -484,7 +484,10 @@ def section(results: dict[str, Any], command: str) -> str:
         "worker free within OPTIQ_INFERENCE_QUEUE_TIMEOUT; reads: no pooled connection within "
         f"OPTIQ_DB_POOL_TIMEOUT): {groups.get('v1 streams', {}).get('retry_after_503', 0)} of the streams, "
         f"{groups.get('questions', {}).get('retry_after_503', 0)} of the questions and "
-        f"{groups.get('reads', {}).get('retry_after_503', 0)} of the mixed phase's reads here.",
+        f"{groups.get('reads', {}).get('retry_after_503', 0)} of the mixed phase's reads here. The "
+        "baseline's 5xx are the database refusing connections (the server full: the probe is refused "
+        "too), answered as `database_unavailable`; its connections after the load are the ones "
+        "persistent connections strand, one per executor thread.",
     ]
     return "\n".join(lines)
 
