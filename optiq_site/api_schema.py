@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
 NO_NUL = "^[^\\u0000]*$"
@@ -43,6 +44,11 @@ def decimal_pattern(*, max_digits: int | None, decimal_places: int | None, min_v
 
 
 class ApiAutoSchema(AutoSchema):
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A body whose rules require a field (one of two, say) cannot be left out either.
+        return schema, required or isinstance(force_instance(serializer), SchemaRules)
+
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or "$ref" in schema or "allOf" in schema:

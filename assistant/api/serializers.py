@@ -124,12 +124,12 @@ class KnowledgeDocumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# A plain-text document names itself: by a title, or a slug.
+# Text sent as such needs a title or slug with a letter or digit in it, which its slug is made of
+# (a markdown heading serves too, which the schema does not count on).
 _TEXT_NAMED: dict = {
     "anyOf": [
-        {"properties": {"source_type": {"not": {"enum": ["text"]}}}},
-        {"required": ["title"], "properties": {"title": {"pattern": "\\S"}}},
-        {"required": ["slug"], "properties": {"slug": {"minLength": 1}}},
+        {"required": ["title"], "properties": {"title": {"pattern": "[A-Za-z0-9]"}}},
+        {"required": ["slug"], "properties": {"slug": {"pattern": "[A-Za-z0-9]"}}},
     ]
 }
 

@@ -31,6 +31,7 @@ from practice.models import (
 )
 from practice.selectors import cost_visibility
 from practice.services.catalogue import PRODUCT_FIELDS
+from practice.services.stock import MAX_STOCK
 
 # A patient (or prescription) is given by id: as a choice, the browsable API's forms would list
 # every patient's name and date of birth to whoever opens them.
@@ -236,6 +237,8 @@ class StockMovementCreateSerializer(_ProductOrSkuSerializer):
         help_text="Sales and returns are recorded by the sale services.",
     )
     quantity = serializers.IntegerField(
+        min_value=-MAX_STOCK,
+        max_value=MAX_STOCK,
         error_messages={"invalid": "Quantity must be a whole number."},
         help_text="Units received or written off (at least 1), or the signed correction for an adjustment.",
     )
@@ -310,7 +313,7 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(_ProductOrSkuSerializer):
-    quantity = serializers.IntegerField(min_value=1, default=1, error_messages=QUANTITY_ERRORS)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_STOCK, default=1, error_messages=QUANTITY_ERRORS)
     unit_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,

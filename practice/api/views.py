@@ -508,7 +508,8 @@ class _ReportView(ServiceErrorsMixin, APIView):
     report: Callable[..., list[dict]]
 
     def get(self, request: Request) -> Response:
-        incoming = self.query_serializer(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF takes an empty value ("by=") for "not given".
+        incoming = self.query_serializer(data=request.query_params.dict())
         incoming.is_valid(raise_exception=True)
         rows = type(self).report(**incoming.validated_data)
         return Response(self.row_serializer(rows, many=True).data)
