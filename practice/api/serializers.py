@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from optiq_site.api_schema import SchemaRules
@@ -29,6 +30,7 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
+from practice.models.inventory import LENS_INDEX_CHOICES, LENS_INDEXES
 from practice.selectors import cost_visibility
 from practice.services.catalogue import PRODUCT_FIELDS
 from practice.services.stock import MAX_STOCK
@@ -143,7 +145,17 @@ class ContactLensPrescriptionSerializer(serializers.ModelSerializer):
         extra_kwargs = {"patient": BY_ID}
 
 
+@extend_schema_field({"type": "string", "enum": [f"{index}" for index in LENS_INDEXES], "nullable": True})
+class LensIndexField(serializers.ChoiceField):
+    """A lens index as the API writes its other decimals, a string ("1.60"); a ChoiceField alone
+    would write the Decimal as a JSON number, which its schema's enum of strings does not hold."""
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in (None, "") else f"{Decimal(value):.2f}"
+
+
 class ProductSerializer(serializers.ModelSerializer):
+    lens_index = LensIndexField(choices=LENS_INDEX_CHOICES, allow_null=True, required=False)
     coatings = serializers.ListField(child=serializers.ChoiceField(choices=Coating.choices), required=False)
     frame_size = serializers.CharField(read_only=True, help_text="eye-bridge-temple, e.g. 52-18-140")
 

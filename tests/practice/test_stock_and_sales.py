@@ -85,6 +85,11 @@ class TestLedger:
             "/api/v1/stock-movements/", {"sku": "FR-TEST-1", "kind": "write_off", "quantity": 9}, format="json"
         )
         assert short.status_code == 409 and "quantity" in short.data, short.data
+        # More than the quantity column holds: refused the same way, not a database error.
+        overflow = client.post(
+            "/api/v1/stock-movements/", {"sku": "FR-TEST-1", "kind": "receipt", "quantity": 2**31 - 2}, format="json"
+        )
+        assert overflow.status_code == 409 and "quantity" in overflow.data, overflow.data
         assert StockMovement.objects.count() == 1
         # Reception may look at the ledger but not receive stock.
         assert api_as(reception).get("/api/v1/stock-movements/").status_code == 200
