@@ -188,35 +188,43 @@ async def drive(
     return groups
 
 
-def database_connections(url: str, *, exclude_own: bool = True) -> int:
-    """Client connections to the database of `url` on its server, from pg_stat_activity."""
+def database_connections(url: str, *, exclude_own: bool = True, attempts: int = 5) -> int | None:
+    """Client connections to the database of `url` on its server, from pg_stat_activity; None
+    when the server refused this probe every time ("sorry, too many clients already"): full."""
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
-        ).fetchone()
-    return int(row[0]) - (1 if exclude_own else 0) if row else 0
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND backend_type = 'client backend'"
+                ).fetchone()
+            return int(row[0]) - (1 if exclude_own else 0) if row else 0
+        except psycopg.OperationalError:
+            if attempt < attempts - 1:
+                time.sleep(0.2)
+    return None
 
 
 class ConnectionWatch:
-    """The highest client connection count seen while it runs (sampled every 0.2 s)."""
+    """The highest client connection count seen while it runs (sampled every 0.2 s), and how many
+    samples found the server full (the probe itself refused)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.peak = 0
-        self.refused = 0  # samples the server refused to connect (max_connections reached)
+        self.refused = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
-        import psycopg
-
         while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, database_connections(self.url))
-            except psycopg.OperationalError:  # "too many clients already": the server is full
+            count = database_connections(self.url, attempts=1)
+            if count is None:
                 self.refused += 1
+            else:
+                self.peak = max(self.peak, count)
             self._stop.wait(0.2)
 
     def __enter__(self) -> ConnectionWatch:
@@ -228,15 +236,27 @@ class ConnectionWatch:
         self._thread.join()
 
 
-def settle(url: str, baseline: int, *, timeout: float = 150.0) -> tuple[int, float]:
-    """Wait for the connection count to fall back to `baseline`: (the count, seconds it took).
-    The pool closes one idle connection per OPTIQ_DB_POOL_MAX_IDLE (5 s), so 14 extra take ~70 s."""
+def settle(url: str, baseline: int | None, *, timeout: float = 150.0) -> tuple[int | None, float]:
+    """Wait for the connection count to fall back to `baseline`: (the count, None if the server is
+    still full, and the seconds waited). The pool closes one idle connection per
+    OPTIQ_DB_POOL_MAX_IDLE (5 s), so 14 extra take ~70 s; stranded ones never go."""
     started = time.monotonic()
     count = database_connections(url)
-    while count > baseline and time.monotonic() - started < timeout:
+    while (count is None or baseline is None or count > baseline) and time.monotonic() - started < timeout:
         time.sleep(0.5)
         count = database_connections(url)
     return count, time.monotonic() - started
+
+
+def max_connections(url: str) -> int | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+    except psycopg.OperationalError:
+        return None
+    return int(row[0]) if row else None
 
 
 # --- The stack: `python -m optiq_site.runner`, as `make run` starts it --------------------------
@@ -322,6 +342,18 @@ def _load_average() -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
+def _connection_figures(
+    baseline: int | None, watch: ConnectionWatch, after: int | None, settled_in: float
+) -> dict[str, Any]:
+    return {
+        "before": baseline,
+        "peak": watch.peak,
+        "refused": watch.refused,
+        "after": after,
+        "settled_s": round(settled_in, 1),
+    }
+
+
 def read_phase(stack: Stack, *, seconds: float, readers: int, paths: list[str] = READ_PATHS) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     asyncio.run(drive(stack.base, headers=headers, seconds=3, readers=4, read_paths=paths))  # warm-up
@@ -333,7 +365,7 @@ def read_phase(stack: Stack, *, seconds: float, readers: int, paths: list[str] =
     after, settled_in = settle(stack.database_url, baseline)
     return {
         **groups["reads"].summary(),
-        "connections": {"before": baseline, "peak": watch.peak, "after": after, "settled_s": round(settled_in, 1)},
+        "connections": _connection_figures(baseline, watch, after, settled_in),
         "load": f"{load_before} before, {_load_average()} after",
     }
 
@@ -364,7 +396,7 @@ def mixed_phase(stack: Stack, *, seconds: float, readers: int, askers: int, stre
     after, settled_in = settle(stack.database_url, baseline)
     return {
         "groups": {name: tally.summary() for name, tally in groups.items()},
-        "connections": {"before": baseline, "peak": watch.peak, "after": after, "settled_s": round(settled_in, 1)},
+        "connections": _connection_figures(baseline, watch, after, settled_in),
         "load": f"{load_before} before, {_load_average()} after",
     }
 
@@ -379,35 +411,65 @@ def _row(name: str, figures: dict[str, Any]) -> str:
     )
 
 
+def _count(count: int | None) -> str:
+    return "full (the probe refused)" if count is None else str(count)
+
+
 def _connections(figures: dict[str, Any]) -> str:
     c = figures["connections"]
-    return f"{c['before']} / {c['peak']} / {c['after']} (back in {c['settled_s']} s)"
+    peak = str(c["peak"])
+    if c["refused"]:
+        peak += f" and full: {c['refused']} of the 0.2 s probes refused"
+    back = (
+        f"back in {c['settled_s']} s"
+        if c["after"] is not None and c["before"] is not None and c["after"] <= c["before"]
+        else f"not back {c['settled_s']} s after the load"
+    )
+    return f"{_count(c['before'])} / {peak} / {_count(c['after'])} ({back})"
+
+
+def _phases_note(results: dict[str, Any]) -> str:
+    if results["seconds"] >= 60:
+        return f"{results['seconds']:.0f} s per phase (the `/healthz` ceiling 20 s)"
+    return (
+        f"**shortened phases: {results['seconds']:g} s each instead of 60 s** (the `/healthz` ceiling "
+        f"{min(results['seconds'], 20):g} s), to fit the time the run had"
+    )
 
 
 def section(results: dict[str, Any], command: str) -> str:
+    """benchmarks/RESULTS.md's load section, from one run's figures."""
     reads, mixed, persistent, ceiling = results["pooled"], results["mixed"], results["persistent"], results["ceiling"]
+    readers, askers, streamers = results["readers"], results["askers"], results["streamers"]
+    groups = mixed["groups"]
     lines = [
-        "## Load: 64 clients on the read endpoints, assistant questions and /v1 streams alongside",
+        f"## Load: {readers} clients on the read endpoints, assistant questions and /v1 streams alongside",
         "",
-        f"`{command}` — the stack `make run` starts (`python -m optiq_site.runner`: uvicorn with one web "
-        "process, one inference worker and one training worker (Celery prefork), Flower, the embedded "
-        "PostgreSQL + pgvector and Valkey, the demo practice and knowledge base), on the 2-core machine "
-        "shared with the load generator and with other work (load average given per phase). Each client "
-        "sends its next request as soon as the last is answered. Read mix: "
+        f"`{command}` — written by the script. The stack `make run` starts (`python -m optiq_site.runner` "
+        "on a fresh data directory: uvicorn with one web process and a pool of at most "
+        f"{results['pool_max']} connections, one inference worker and one training worker (Celery prefork), "
+        "Flower, the embedded PostgreSQL + pgvector (max_connections "
+        f"{results['max_connections']}) and Valkey, the demo practice and knowledge base), on a machine with "
+        f"**{results['cores']} CPU cores** shared by the stack, the load generator and other work (the load "
+        "average before and after each phase is in the second table). Each client sends its next request "
+        "as soon as the last is answered. Read mix: "
         + ", ".join(f"`{p}`" for p in READ_PATHS)
-        + ". Questions: "
+        + f". Mixed phase: the {readers} readers with {askers} clients asking "
         + "; ".join(f"“{q}”" for q in QUESTIONS)
-        + " (threads API, not streamed; the default Gemma 3 270M is a base model, so optics answers are "
-        "quoted). /v1 streams: the active model, max_tokens 24. Latencies over all requests of the group; "
-        "connections are PostgreSQL client backends from pg_stat_activity: before / peak / after. "
-        "The API's rate limits are lifted for the run (`OPTIQ_THROTTLE_USER`, `_API_KEY` and `_ANONYMOUS` set to `off`).",
+        + f" (threads API, not streamed) and {streamers} clients streaming `/v1/chat/completions` (the active "
+        "model, max_tokens 24). The baseline is the read mix on the same data directory restarted with the "
+        "pool off and persistent connections (`OPTIQ_DB_POOL=0`, `OPTIQ_DB_CONN_MAX_AGE=60`), as before the "
+        "pool. Latencies over all requests of the group; connections are PostgreSQL client backends "
+        "(pg_stat_activity) before / at the peak / after, sampled every 0.2 s by a probe connection of the "
+        "script's own, which a full server refuses (counted, not fatal). The API's rate limits are lifted "
+        "for the run (`OPTIQ_THROTTLE_USER`, `_API_KEY` and `_ANONYMOUS` set to `off`).",
         "",
         "| Run | Requests | Requests/s | p50 ms | p95 ms | 5xx | Statuses |",
         "|---|---|---|---|---|---|---|",
-        _row(f"Reads, {results['readers']} clients, pooled (shipped)", reads),
-        _row(f"Reads, {results['readers']} clients, no pool, CONN_MAX_AGE=60 (before)", persistent),
-        _row(f"`/healthz`, {results['readers']} clients (no database: the ceiling)", ceiling),
-        *(_row(f"Mixed: {name}", figures) for name, figures in mixed["groups"].items()),
+        _row(f"Reads, {readers} clients, pooled (shipped)", reads),
+        _row(f"Reads, {readers} clients, no pool, CONN_MAX_AGE=60 (the baseline, before the pool)", persistent),
+        _row(f"`/healthz`, {readers} clients (no database: the web server's ceiling)", ceiling),
+        *(_row(f"Mixed: {name}", figures) for name, figures in groups.items()),
         "",
         "| Run | Connections before / peak / after | Load average (1/5/15 min) |",
         "|---|---|---|",
@@ -415,10 +477,17 @@ def section(results: dict[str, Any], command: str) -> str:
         f"| Reads, no pool, CONN_MAX_AGE=60 | {_connections(persistent)} | {persistent['load']} |",
         f"| Mixed, pooled | {_connections(mixed)} | {mixed['load']} |",
         "",
-        f"{results['seconds']:.0f} s per run; measured {results['when']}. A 503 with Retry-After on /v1 or a "
-        "question is the inference back-pressure (no worker free within OPTIQ_INFERENCE_QUEUE_TIMEOUT): "
-        f"{mixed['groups'].get('v1 streams', {}).get('retry_after_503', 0)} of the streams and "
-        f"{mixed['groups'].get('questions', {}).get('retry_after_503', 0)} of the questions here.",
+        f"{_phases_note(results)}; measured {results['started']}–{results['when']}. "
+        f"5xx: pooled reads {reads['server_errors']}, mixed "
+        f"{sum(g['server_errors'] for g in groups.values())}, the persistent-connection baseline "
+        f"{persistent['server_errors']}. A 503 with Retry-After is back-pressure, not a fault (inference: no "
+        "worker free within OPTIQ_INFERENCE_QUEUE_TIMEOUT; reads: no pooled connection within "
+        f"OPTIQ_DB_POOL_TIMEOUT): {groups.get('v1 streams', {}).get('retry_after_503', 0)} of the streams, "
+        f"{groups.get('questions', {}).get('retry_after_503', 0)} of the questions and "
+        f"{groups.get('reads', {}).get('retry_after_503', 0)} of the mixed phase's reads here. The "
+        "baseline's 5xx are the database refusing connections (the server full: the probe is refused "
+        "too), answered as `database_unavailable`; its connections after the load are the ones "
+        "persistent connections strand, one per executor thread.",
     ]
     return "\n".join(lines)
 
@@ -433,10 +502,19 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="the stack's OPTIQ_DATA_DIR, kept (default: a new one, removed)")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="optiq-load-"))
-    results: dict[str, Any] = {"readers": args.readers, "seconds": args.seconds}
+    results: dict[str, Any] = {
+        "readers": args.readers,
+        "askers": args.askers,
+        "streamers": args.streamers,
+        "seconds": args.seconds,
+        "cores": os.cpu_count(),
+        "pool_max": int(os.environ.get("OPTIQ_DB_POOL_MAX") or 16),
+        "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
     try:
         stack = stack_start(data_dir)
         try:
+            results["max_connections"] = max_connections(stack.database_url)
             print("reads, pooled", flush=True)
             results["pooled"] = read_phase(stack, seconds=args.seconds, readers=args.readers)
             print(json.dumps(results["pooled"]), flush=True)
@@ -463,9 +541,11 @@ def main() -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
-    results["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    command = "python benchmarks/load.py" + (
-        "" if args.seconds == 60 and args.readers == 64 else f" --seconds {args.seconds:g} --readers {args.readers}"
+    results["when"] = time.strftime("%H:%M UTC", time.gmtime())
+    defaults = {"--seconds": (args.seconds, 60), "--readers": (args.readers, 64)}
+    defaults |= {"--askers": (args.askers, 16), "--streamers": (args.streamers, 8)}
+    command = "python benchmarks/load.py" + "".join(
+        f" {option} {value:g}" for option, (value, default) in defaults.items() if value != default
     )
     text = section(results, command)
     print(text)

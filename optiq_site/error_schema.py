@@ -8,6 +8,8 @@ by what can produce them, with the shapes the handler writes:
   parameter is malformed (`{"detail", "code"}`): writes, and reads with query parameters;
 - 401 / 403: no valid credentials; a role without the permission: every operation;
 - 404: no such object (path parameters), or a page past the end (`page`);
+- 409: a well-formed write the record's state forbids (a sale no longer a draft, stock not there,
+  a record still in use): writes;
 - 413 / 415: a body over the server's limit; a Content-Type the operation does not parse;
 - 503 with Retry-After: the database (or, where the operation needs it, the broker) unavailable.
 """
@@ -58,6 +60,11 @@ def _errors_of(
     errors["403"] = _error("The user's role does not allow this.")
     if "path" in where or "page" in names:
         errors["404"] = _error("No such object, or one the user may not see; or a page past the last.")
+    if method != "get":
+        errors["409"] = _error(
+            "The record's current state does not allow it (a sale that is no longer a draft, stock that is "
+            "not there, a record still in use); the answer names the field and the rule."
+        )
     if has_body:
         errors["413"] = _error("The body is larger than the server accepts.")
         errors["415"] = _error("The body's Content-Type is not one this operation accepts.")

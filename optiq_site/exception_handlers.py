@@ -2,8 +2,10 @@
 
 Known errors become their status, naming the field where there is one:
 
-- Django's ValidationError (models, services) -> 400 with the fields and their messages;
-- PermissionDenied -> 403, ObjectDoesNotExist / Http404 -> 404, ProtectedError -> 400;
+- Django's ValidationError (models, services) -> 400 with the fields and their messages, or 409
+  when it is a StateConflict (the record's state forbids a well-formed request);
+- PermissionDenied -> 403, ObjectDoesNotExist / Http404 -> 404, ProtectedError (a record still
+  in use) -> 409;
 - a body over Django's limits -> 413 (too big) or 400 (too many fields or files), as Django's
   own handler answers them, and any other BadRequest / SuspiciousOperation -> 400;
 - a ServiceError (the inference errors of assistant.llm.errors, say) -> its own status, with
@@ -45,7 +47,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from optiq_site.request_ids import request_id_for
-from optiq_site.service_errors import ServiceError
+from optiq_site.service_errors import ServiceError, StateConflict
 
 logger = logging.getLogger("optiq.api")
 
@@ -91,6 +93,8 @@ def known_error(exc: BaseException) -> KnownError | None:
     """The answer to a known service or infrastructure error; None for anything else (a bug)."""
     if isinstance(exc, DjangoValidationError):
         detail = validation_error_detail(exc)
+        if isinstance(exc, StateConflict):
+            return KnownError(409, detail, "conflict", param=next(iter(detail), None))
         return KnownError(400, detail, "invalid", param=next(iter(detail), None))
     if isinstance(exc, PermissionDenied):
         return KnownError(403, str(exc) or "You do not have permission to perform this action.", "permission_denied")
@@ -104,7 +108,7 @@ def known_error(exc: BaseException) -> KnownError | None:
         return KnownError(400, str(exc) or "Bad request.", "bad_request")
     if isinstance(exc, ProtectedError):
         detail = {api_settings.NON_FIELD_ERRORS_KEY: [f"Still in use, so it cannot be deleted: {exc.args[0]}"]}
-        return KnownError(400, detail, "protected")
+        return KnownError(409, detail, "protected")
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
         return KnownError(exc.status, str(exc), exc.code, headers, param=exc.param)
@@ -204,6 +208,17 @@ def unhandled_error_response(request: HttpRequest, exc: BaseException) -> JsonRe
     return json_error(request, 500, _server_error_message(request_id), code="server_error")
 
 
+def exception_response(request: HttpRequest, exc: BaseException) -> JsonResponse:
+    """The JSON answer to an exception a plain view let through: a known error's status (a 503
+    with Retry-After for the database away or its pool exhausted), otherwise a logged 500."""
+    error = known_error(exc)
+    if error is not None:
+        return json_error(
+            request, error.status, error.detail, code=error.code, param=error.param, headers=error.headers
+        )
+    return unhandled_error_response(request, exc)
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith((API_PREFIX, OPENAI_PREFIX))
 
@@ -233,12 +248,7 @@ class ApiErrorsAsJsonMiddleware:
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponseBase | None:
         if not _is_api(request):
             return None
-        error = known_error(exc)
-        if error is not None:
-            return json_error(
-                request, error.status, error.detail, code=error.code, param=error.param, headers=error.headers
-            )
-        return unhandled_error_response(request, exc)
+        return exception_response(request, exc)
 
     def _as_json(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if (

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from assistant.models import AssistantFeedback, AssistantMessage, AssistantThread, KnowledgeDocument
+from optiq_site.api_schema import SchemaRules
 
 
 class SourceSerializer(serializers.Serializer):
@@ -123,7 +124,25 @@ class KnowledgeDocumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class KnowledgeDocumentInputSerializer(serializers.Serializer):
+# Text sent as such needs a title or slug with a letter or digit in it, which its slug is made of
+# (a markdown heading serves too, which the schema does not count on).
+_TEXT_NAMED: dict = {
+    "anyOf": [
+        {"required": ["title"], "properties": {"title": {"pattern": "[A-Za-z0-9]"}}},
+        {"required": ["slug"], "properties": {"slug": {"pattern": "[A-Za-z0-9]"}}},
+    ]
+}
+
+
+class KnowledgeDocumentInputSerializer(SchemaRules, serializers.Serializer):
+    """A file (multipart) or the text itself, not both."""
+
+    schema_rules = {
+        "oneOf": [
+            {"required": ["file"], "not": {"required": ["content"]}},
+            {"required": ["content"], "not": {"required": ["file"]}, **_TEXT_NAMED},
+        ]
+    }
     file = serializers.FileField(required=False)
     content = serializers.CharField(required=False, allow_blank=False, max_length=2_000_000)
     title = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
@@ -152,3 +171,10 @@ class KnowledgeSearchResultSerializer(serializers.Serializer):
     heading = serializers.CharField(allow_blank=True)
     snippet = serializers.CharField(allow_blank=True)
     score = serializers.FloatField()
+
+
+class KnowledgeDocumentTextInputSerializer(KnowledgeDocumentInputSerializer):
+    """The text itself: what a JSON or form-encoded body can carry (a file needs multipart)."""
+
+    schema_rules = {"required": ["content"], **_TEXT_NAMED}
+    file = None  # type: ignore[assignment]

@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -30,6 +30,7 @@ from assistant.api.serializers import (
     FeedbackSerializer,
     KnowledgeDocumentInputSerializer,
     KnowledgeDocumentSerializer,
+    KnowledgeDocumentTextInputSerializer,
     KnowledgeSearchResultSerializer,
     KnowledgeSearchSerializer,
     MessageSerializer,
@@ -112,6 +113,13 @@ class AsyncAPIView(APIView):
                 response = await database_sync_to_async(handler)(drf_request, *args, **kwargs)
         except Exception as exc:
             response = await database_sync_to_async(self.handle_exception)(exc)
+        if (
+            isinstance(response, Response)
+            and response.status_code >= 400
+            and isinstance(getattr(drf_request, "accepted_renderer", None), EventStreamRenderer)
+        ):
+            # An error is a JSON body, and its Content-Type says so, whatever the client asked for.
+            drf_request.accepted_renderer, drf_request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response
 
@@ -246,7 +254,14 @@ class KnowledgeDocumentViewSet(
     filterset_fields = ["status", "source_type", "category"]
     search_fields = ["title", "slug"]
 
-    @extend_schema(request=KnowledgeDocumentInputSerializer, responses={201: KnowledgeDocumentSerializer})
+    @extend_schema(
+        request={
+            "application/json": KnowledgeDocumentTextInputSerializer,
+            "application/x-www-form-urlencoded": KnowledgeDocumentTextInputSerializer,
+            "multipart/form-data": KnowledgeDocumentInputSerializer,
+        },
+        responses={200: KnowledgeDocumentSerializer, 201: KnowledgeDocumentSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = KnowledgeDocumentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

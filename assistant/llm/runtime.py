@@ -192,13 +192,16 @@ def generate(model: LoadedModel, generation: Generation) -> Iterator[dict[str, A
     llm = model.llm
     sampling = generation.sampling
     tokens, stops = _prompt_tokens(model, generation)
-    if len(tokens) + sampling.max_tokens > llm.n_ctx():
+    max_tokens = sampling.max_tokens
+    if sampling.max_tokens_fit:
+        max_tokens = max(1, min(max_tokens, llm.n_ctx() - len(tokens)))
+    if len(tokens) + max_tokens > llm.n_ctx():
         # llama.cpp would fail mid-way; say it up front in OpenAI's terms.
         raise RequestRejected(
-            f"the prompt ({len(tokens)} tokens) plus max_tokens ({sampling.max_tokens}) exceeds the context length "
+            f"the prompt ({len(tokens)} tokens) plus max_tokens ({max_tokens}) exceeds the context length "
             f"of {model.name} ({llm.n_ctx()} tokens)",
             code="context_length_exceeded",
-            param="max_tokens",
+            param="messages" if sampling.max_tokens_fit else "max_tokens",
         )
     schema_key = sampling.schema_key()
     grammar = _grammar(schema_key) if schema_key is not None else None
@@ -208,7 +211,7 @@ def generate(model: LoadedModel, generation: Generation) -> Iterator[dict[str, A
         llm.reset()
     chunks = llm.create_completion(
         prompt=tokens,
-        max_tokens=sampling.max_tokens,
+        max_tokens=max_tokens,
         temperature=sampling.temperature,
         top_p=sampling.top_p,
         stop=[*stops, *sampling.stop],

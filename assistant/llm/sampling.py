@@ -47,6 +47,9 @@ class Sampling(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_tokens: MaxTokens = 256
+    # max_tokens is a default the caller did not ask for: the worker lowers it to the room the
+    # prompt leaves in the model's context, as OpenAI's default runs to the end of the context.
+    max_tokens_fit: bool = False
     temperature: Temperature = 0.7
     top_p: TopP = 0.95
     stop: tuple[StopSequence, ...] = ()

@@ -124,8 +124,10 @@ class _GenerationBody(_Body):
         return self.stream_options is None or self.stream_options.include_usage
 
     def sampling(self, *, default_max_tokens: int, json_schema: dict[str, Any] | None = None) -> Sampling:
+        asked = self.max_tokens or self.max_completion_tokens
         given: dict[str, Any] = {
-            "max_tokens": self.max_tokens or self.max_completion_tokens or default_max_tokens,
+            "max_tokens": asked or default_max_tokens,
+            "max_tokens_fit": asked is None,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "stop": tuple(self.stop or ()),

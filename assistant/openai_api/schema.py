@@ -56,7 +56,8 @@ _GENERATION_FIELDS: dict[str, Any] = {
             "minimum": 1,
             "maximum": 32768,
             "description": "The prompt plus max_tokens must fit the model's context (400 "
-            "`context_length_exceeded` otherwise).",
+            "`context_length_exceeded` otherwise). Without it, at most 256 tokens (16 for completions), "
+            "fewer where the prompt leaves less room in the context.",
         }
     ),
     "max_completion_tokens": _nullable({"type": "integer", "minimum": 1, "maximum": 32768}),

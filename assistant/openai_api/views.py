@@ -33,7 +33,7 @@ from assistant.monitoring.metrics import REQUESTS
 from assistant.openai_api import requests as parse
 from assistant.openai_api.model_access import check_model_access, usable_versions
 from optiq_site.async_database import database_sync_to_async
-from optiq_site.exception_handlers import unhandled_error_response
+from optiq_site.exception_handlers import exception_response
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def openai_endpoint(name: str, *, method: str) -> Callable[..., Any]:
                         code="request_too_large",
                     )
                 except Exception as exc:
-                    response = unhandled_error_response(request, exc)
+                    response = exception_response(request, exc)
             REQUESTS.labels(name, model, str(response.status_code)).inc()
             return response
 

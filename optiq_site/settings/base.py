@@ -177,7 +177,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "optiq_site.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "optiq_site.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "optiq_site.exception_handlers.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "accounts.throttling.UserRateThrottle",

@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from practice import selectors
 from practice.models import (
@@ -41,6 +43,7 @@ class TrueOrFalseField(forms.NullBooleanField):
         pass
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class TrueOrFalseFilter(django_filters.BooleanFilter):
     field_class = TrueOrFalseField
 
@@ -50,6 +53,7 @@ class TrueOrFalseFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """A record's id: a whole number (NumberFilter alone takes 1.5 or 1e-5 and finds nothing)."""
 

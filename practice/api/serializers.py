@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from optiq_site.api_schema import SchemaRules
 from practice.models import (
     AuditEvent,
     Category,
@@ -28,8 +30,10 @@ from practice.models import (
     SpectaclePrescription,
     StockMovement,
 )
+from practice.models.inventory import LENS_INDEX_CHOICES, LENS_INDEXES
 from practice.selectors import cost_visibility
 from practice.services.catalogue import PRODUCT_FIELDS
+from practice.services.stock import MAX_STOCK
 
 # A patient (or prescription) is given by id: as a choice, the browsable API's forms would list
 # every patient's name and date of birth to whoever opens them.
@@ -141,7 +145,17 @@ class ContactLensPrescriptionSerializer(serializers.ModelSerializer):
         extra_kwargs = {"patient": BY_ID}
 
 
+@extend_schema_field({"type": "string", "enum": [f"{index}" for index in LENS_INDEXES], "nullable": True})
+class LensIndexField(serializers.ChoiceField):
+    """A lens index as the API writes its other decimals, a string ("1.60"); a ChoiceField alone
+    would write the Decimal as a JSON number, which its schema's enum of strings does not hold."""
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in (None, "") else f"{Decimal(value):.2f}"
+
+
 class ProductSerializer(serializers.ModelSerializer):
+    lens_index = LensIndexField(choices=LENS_INDEX_CHOICES, allow_null=True, required=False)
     coatings = serializers.ListField(child=serializers.ChoiceField(choices=Coating.choices), required=False)
     frame_size = serializers.CharField(read_only=True, help_text="eye-bridge-temple, e.g. 52-18-140")
 
@@ -185,8 +199,13 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+PRODUCT_OR_SKU: dict[str, Any] = {"anyOf": [{"required": ["product"]}, {"required": ["sku"]}]}
+
+
 # Input that names a product by its id or by its SKU; either way ``product`` comes out.
-class _ProductOrSkuSerializer(serializers.Serializer):
+class _ProductOrSkuSerializer(SchemaRules, serializers.Serializer):
+    schema_rules = PRODUCT_OR_SKU
+
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
     sku = serializers.CharField(required=False)
 
@@ -203,11 +222,35 @@ class _ProductOrSkuSerializer(serializers.Serializer):
 
 
 class StockMovementCreateSerializer(_ProductOrSkuSerializer):
+    # What the stock services check: receipts and write-offs move at least one unit; an
+    # adjustment is signed, never 0, and gives its reason.
+    schema_rules = {
+        "allOf": [
+            PRODUCT_OR_SKU,
+            {
+                "anyOf": [
+                    # "not" keeps the enums out of drf-spectacular's enum hook, which would widen
+                    # them to the field's whole choice set.
+                    {"properties": {"kind": {"not": {"enum": ["adjustment"]}}, "quantity": {"minimum": 1}}},
+                    {
+                        "properties": {
+                            "kind": {"not": {"enum": ["receipt", "write_off"]}},
+                            "quantity": {"not": {"enum": [0]}},
+                            "note": {"pattern": "\\S"},
+                        },
+                        "required": ["note"],
+                    },
+                ]
+            },
+        ]
+    }
     kind = serializers.ChoiceField(
         choices=[MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.WRITE_OFF],
         help_text="Sales and returns are recorded by the sale services.",
     )
     quantity = serializers.IntegerField(
+        min_value=-MAX_STOCK,
+        max_value=MAX_STOCK,
         error_messages={"invalid": "Quantity must be a whole number."},
         help_text="Units received or written off (at least 1), or the signed correction for an adjustment.",
     )
@@ -282,7 +325,7 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(_ProductOrSkuSerializer):
-    quantity = serializers.IntegerField(min_value=1, default=1, error_messages=QUANTITY_ERRORS)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_STOCK, default=1, error_messages=QUANTITY_ERRORS)
     unit_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -298,7 +341,13 @@ class LineInputSerializer(_ProductOrSkuSerializer):
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={"min_value": "A payment must be more than £0.00."},
+        help_text="At most the balance due (409 otherwise).",
+    )
 
 
 class SaleCreateSerializer(serializers.Serializer):

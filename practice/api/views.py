@@ -1,15 +1,16 @@
 """The practice REST API (/api/v1/). Views are thin: permissions, audit, then a service or a
-selector. Every rule failure is a 400 naming the field and the rule, with nothing written."""
+selector. Every rule failure is a 400 naming the field and the rule (409 where the record's state
+forbids it: a sale no longer a draft, stock not there), with nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -17,14 +18,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from optiq_site.service_errors import StateConflict
 from practice import selectors, services
 from practice.models import (
     AuditEvent,
+    Category,
     ContactLensPrescription,
     LabJob,
     Patient,
@@ -46,25 +50,50 @@ def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": exc.messages})
 
 
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _only_uniqueness(detail: Any) -> bool:
+    """Whether every error in a ValidationError's detail is a uniqueness rule ("product with this
+    SKU already exists"): the request is well formed, another record holds the value."""
+    if isinstance(detail, dict):
+        return bool(detail) and all(_only_uniqueness(value) for value in detail.values())
+    if isinstance(detail, list):
+        return bool(detail) and all(_only_uniqueness(value) for value in detail)
+    return getattr(detail, "code", None) == "unique"
+
+
 class ServiceErrorsMixin:
     """Django ValidationErrors from models and services become 400s with their field names; a
-    service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule."""
+    service's PermissionDenied({field: [rule]}) becomes a 403 that names the field and the rule.
+    A StateConflict and a ProtectedError go on to the API's exception handler, which answers 409;
+    so is a ValidationError that only says another record holds a unique value."""
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, DjangoValidationError):
+        if isinstance(exc, ValidationError) and _only_uniqueness(exc.detail):
+            exc = Conflict(exc.detail)
+        elif isinstance(exc, DjangoValidationError) and not isinstance(exc, StateConflict):
             exc = _as_drf_error(exc)
         elif isinstance(exc, DjangoPermissionDenied) and exc.args:
             exc = PermissionDenied(detail=exc.args[0])
-        elif isinstance(exc, ProtectedError):
-            exc = ValidationError({"non_field_errors": [f"Still in use, so it cannot be deleted: {exc.args[0]}"]})
         return super().handle_exception(exc)  # type: ignore[misc]
+
+
+class JsonBodiesMixin:
+    """Request bodies in JSON only (anything else is a 415): a form encoding can carry neither a
+    null (most of these records have fields that may be left empty) nor a list of objects (a
+    sale's lines), so it could not say what the schema allows."""
+
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
 
 
 # Query parameters that page or order a list without choosing what is in it.
 _PAGING_PARAMS = {"page", "ordering", "format"}
 
 
-class PatientAuditViewSetMixin(ServiceErrorsMixin):
+class PatientAuditViewSetMixin(JsonBodiesMixin, ServiceErrorsMixin):
     """Audit every read and change of patient records through the API: a record read names its
     patient, a list or search names the patients on the page it answered with."""
 
@@ -160,7 +189,7 @@ class _PrescriptionViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         if "patient" in data and data["patient"] != serializer.instance.patient:
-            raise ValidationError({"patient": ["A prescription cannot be moved to another patient."]})
+            raise StateConflict({"patient": ["A prescription cannot be moved to another patient."]})
         data.pop("patient", None)
         serializer.instance = type(self).update_service(prescription=serializer.instance, **data)
         self.audit("change", serializer.instance, fields=sorted(data))
@@ -192,7 +221,7 @@ class ContactLensPrescriptionViewSet(_PrescriptionViewSet):
 # --- inventory ------------------------------------------------------------------------------
 
 
-class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
+class ProductViewSet(JsonBodiesMixin, ServiceErrorsMixin, viewsets.ModelViewSet):
     """Products. ``cost_price`` is present only for users with practice.view_cost_price."""
 
     queryset = Product.objects.all()
@@ -211,7 +240,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         serializer.instance = services.product_update(product=serializer.instance, **serializer.validated_data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("category", OpenApiTypes.STR, required=False)],
+        parameters=[OpenApiParameter("category", OpenApiTypes.STR, required=False, enum=Category.values)],
         responses=serializers.LowStockSerializer(many=True),
     )
     @action(detail=False, methods=["get"], url_path="low-stock", pagination_class=None, filterset_class=None)
@@ -227,6 +256,7 @@ class ProductViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
 @extend_schema_view(create=extend_schema(request=serializers.StockMovementCreateSerializer))
 class StockMovementViewSet(
+    JsonBodiesMixin,
     ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -413,7 +443,7 @@ class RecallViewSet(PatientAuditViewSetMixin, viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         for fixed in ("patient", "kind"):
             if fixed in data and data[fixed] != getattr(serializer.instance, fixed):
-                raise ValidationError({fixed: ["Cannot be changed; schedule a new recall instead."]})
+                raise StateConflict({fixed: ["Cannot be changed; schedule a new recall instead."]})
             data.pop(fixed, None)
         serializer.instance = services.recall_update(recall=serializer.instance, **data)
         self.audit("change", serializer.instance, fields=sorted(data))
@@ -478,7 +508,8 @@ class _ReportView(ServiceErrorsMixin, APIView):
     report: Callable[..., list[dict]]
 
     def get(self, request: Request) -> Response:
-        incoming = self.query_serializer(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF takes an empty value ("by=") for "not given".
+        incoming = self.query_serializer(data=request.query_params.dict())
         incoming.is_valid(raise_exception=True)
         rows = type(self).report(**incoming.validated_data)
         return Response(self.row_serializer(rows, many=True).data)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from optiq_site.service_errors import StateConflict
 from practice.models import LAB_JOB_TIMESTAMPS, LAB_JOB_TRANSITIONS, LabJob, LabJobStatus
 
 
@@ -22,7 +23,7 @@ def lab_job_transition(*, job: LabJob, status: str, note: str = "", at: datetime
     if status not in allowed:
         labels = dict(LabJobStatus.choices)
         nexts = ", ".join(str(labels[s]) for s in allowed) or "nothing (it is final)"
-        raise ValidationError(
+        raise StateConflict(
             {
                 "status": [
                     f"A lab job cannot go from {labels[locked.status]} to {labels[status]}; from "
@@ -49,5 +50,5 @@ def lab_job_advance(*, job: LabJob, note: str = "", at: datetime | None = None) 
     """Take the next step on the main path (ordered -> at lab -> ready -> collected)."""
     step = job.next_main_step
     if step is None:
-        raise ValidationError({"status": [f"A {job.get_status_display().lower()} lab job has no next step."]})
+        raise StateConflict({"status": [f"A {job.get_status_display().lower()} lab job has no next step."]})
     return lab_job_transition(job=job, status=step, note=note, at=at)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from optiq_site.service_errors import StateConflict
 from practice.models import (
     Category,
     LabJobStatus,
@@ -91,7 +92,7 @@ def _refresh_totals(sale: Sale) -> None:
 
 def _require_draft(sale: Sale, doing: str) -> None:
     if sale.status != SaleStatus.DRAFT:
-        raise ValidationError(
+        raise StateConflict(
             {
                 "status": [
                     f"Only a draft sale can {doing}; sale {sale.reference} is {sale.get_status_display().lower()}."
@@ -294,9 +295,7 @@ def sale_payment_add(*, sale: Sale, method: str, amount: Any, user: Any = None, 
     """Take a payment (a deposit on a draft, or the balance later). It may not exceed the balance due."""
     caller, sale = sale, _lock_sale(sale)
     if sale.status not in (SaleStatus.DRAFT, SaleStatus.COMPLETED):
-        raise ValidationError(
-            {"status": [f"Sale {sale.reference} is {sale.get_status_display().lower()}: no payments."]}
-        )
+        raise StateConflict({"status": [f"Sale {sale.reference} is {sale.get_status_display().lower()}: no payments."]})
     if method not in PaymentMethod.values:
         raise ValidationError(
             {"method": [f"Unknown payment method {method!r}; one of {', '.join(PaymentMethod.values)}."]}
@@ -305,7 +304,7 @@ def sale_payment_add(*, sale: Sale, method: str, amount: Any, user: Any = None, 
     if value <= 0:
         raise ValidationError({"amount": ["A payment must be more than £0.00."]})
     if value > sale.balance_due:
-        raise ValidationError({"amount": [f"Payment £{value} is more than the balance due £{sale.balance_due}."]})
+        raise StateConflict({"amount": [f"Payment £{value} is more than the balance due £{sale.balance_due}."]})
     payment = Payment.objects.create(
         sale=sale,
         method=method,
@@ -328,7 +327,7 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
     _require_draft(sale, "be completed")
     lines = list(sale.lines.order_by("id"))
     if not lines:
-        raise ValidationError({"lines": ["A sale needs at least one line before it can be completed."]})
+        raise StateConflict({"lines": ["A sale needs at least one line before it can be completed."]})
     now = at or timezone.now()
     # Checked again here: a sale written before the rule, or by another path, must not open a
     # lab job to another patient's prescription.
@@ -363,7 +362,7 @@ def sale_complete(*, sale: Sale, user: Any, at: datetime | None = None) -> Sale:
         if products[pk].quantity_on_hand < qty
     ]
     if short:
-        raise ValidationError({"lines": short})
+        raise StateConflict({"lines": short})
 
     for line in lines:
         line.product = products[line.product_id]
@@ -407,7 +406,7 @@ def sale_refund(*, sale: Sale, user: Any, reason: str = "", at: datetime | None 
     _require_permission(user, REFUND_SALE, "status", "Refunding a sale gives money back.")
     caller, sale = sale, _lock_sale(sale)
     if sale.status != SaleStatus.COMPLETED:
-        raise ValidationError(
+        raise StateConflict(
             {
                 "status": [
                     f"Only a completed sale can be refunded; sale {sale.reference} is {sale.get_status_display().lower()}."

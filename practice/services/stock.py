@@ -10,7 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from optiq_site.service_errors import StateConflict
 from practice.models import MovementKind, Product, SaleLine, StockMovement
+
+# The largest count the quantity columns hold (PostgreSQL integer).
+MAX_STOCK = 2**31 - 1
 
 
 def locked_products(product_ids: Any) -> dict[int, Product]:
@@ -31,8 +35,12 @@ def stock_move(
 ) -> StockMovement:
     """Append a movement to a product the caller has locked, and update its quantity."""
     new_quantity = product.quantity_on_hand + quantity
+    if new_quantity > MAX_STOCK:
+        raise StateConflict(
+            {"quantity": [f"{product.sku} would hold {new_quantity} units; a stock count stops at {MAX_STOCK}."]}
+        )
     if new_quantity < 0:
-        raise ValidationError(
+        raise StateConflict(
             {
                 "quantity": [
                     f"Not enough stock of {product.sku}: {product.quantity_on_hand} on hand, {-quantity} needed."

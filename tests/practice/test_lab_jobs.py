@@ -63,7 +63,7 @@ def test_api_advance_and_ready_list(api_as, reception) -> None:
     job = make_job()
     client = api_as(reception)
     skipped = client.post(f"/api/v1/lab-jobs/{job.pk}/advance/", {"status": "collected"}, format="json")
-    assert skipped.status_code == 400 and "status" in skipped.data
+    assert skipped.status_code == 409 and "status" in skipped.data
     assert client.post(f"/api/v1/lab-jobs/{job.pk}/advance/", {}, format="json").data["status"] == "at_lab"
     assert client.post(f"/api/v1/lab-jobs/{job.pk}/advance/", {}, format="json").data["status"] == "ready"
     ready = client.get("/api/v1/lab-jobs/ready/")

@@ -58,8 +58,10 @@ def test_product_rules_filters_and_low_stock(manager, api_as) -> None:
     }
     created = client.post("/api/v1/products/", frame, format="json")
     assert created.status_code == 201 and created.data["frame_size"] == "51-21-145"
+    # Another product holds the SKU: a conflict with the stored records, not a malformed request.
+    taken = client.post("/api/v1/products/", {**frame, "sku": "FR-X-1"}, format="json")
+    assert taken.status_code == 409 and "sku" in taken.data, taken.data
     for changes, field in [
-        ({"sku": "FR-X-1"}, "sku"),
         ({"sku": "FR-X-2", "lens_type": "progressive"}, "lens_type"),
         ({"sku": "FR-X-3", "frame_temple": None}, "frame_eye_size"),
         ({"sku": "FR-X-4", "price": "-1.00"}, "price"),

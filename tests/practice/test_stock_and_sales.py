@@ -74,13 +74,22 @@ class TestLedger:
         for body, field in [
             ({"sku": "NOPE", "kind": "receipt", "quantity": 1}, "sku"),
             ({"sku": "FR-TEST-1", "kind": "receipt", "quantity": -3}, "quantity"),
-            ({"sku": "FR-TEST-1", "kind": "write_off", "quantity": 9}, "quantity"),
             ({"sku": "FR-TEST-1", "kind": "sale", "quantity": 1}, "kind"),
             ({"sku": "FR-TEST-1", "kind": "adjustment", "quantity": 1}, "note"),
         ]:
             response = client.post("/api/v1/stock-movements/", body, format="json")
             assert response.status_code == 400, (body, response.data)
             assert field in response.data, (body, response.data)
+        # Well formed, but more than the stock holds: a conflict with the record's state.
+        short = client.post(
+            "/api/v1/stock-movements/", {"sku": "FR-TEST-1", "kind": "write_off", "quantity": 9}, format="json"
+        )
+        assert short.status_code == 409 and "quantity" in short.data, short.data
+        # More than the quantity column holds: refused the same way, not a database error.
+        overflow = client.post(
+            "/api/v1/stock-movements/", {"sku": "FR-TEST-1", "kind": "receipt", "quantity": 2**31 - 2}, format="json"
+        )
+        assert overflow.status_code == 409 and "quantity" in overflow.data, overflow.data
         assert StockMovement.objects.count() == 1
         # Reception may look at the ledger but not receive stock.
         assert api_as(reception).get("/api/v1/stock-movements/").status_code == 200
@@ -142,7 +151,7 @@ class TestSales:
         assert created.status_code == 201, created.data
         movements_before = StockMovement.objects.count()
         response = client.post(f"/api/v1/sales/{created.data['id']}/complete/")
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert "lines" in response.data and "Not enough stock" in response.data["lines"][0]
         assert scarce.sku in response.data["lines"][0]
         plenty.refresh_from_db(), scarce.refresh_from_db()
@@ -156,7 +165,7 @@ class TestSales:
         sale_id = client.post("/api/v1/sales/", {"lines": [{"product": product.pk}]}, format="json").data["id"]
         assert client.post(f"/api/v1/sales/{sale_id}/complete/").status_code == 200
         again = client.post(f"/api/v1/sales/{sale_id}/complete/")
-        assert again.status_code == 400
+        assert again.status_code == 409
         assert "status" in again.data and "completed" in again.data["status"][0]
         product.refresh_from_db()
         assert product.quantity_on_hand == 4
@@ -198,7 +207,7 @@ class TestSales:
         response = client.post(
             f"/api/v1/sales/{sale_id}/payments/", {"method": "card", "amount": "10.01"}, format="json"
         )
-        assert response.status_code == 400 and "amount" in response.data
+        assert response.status_code == 409 and "amount" in response.data
         ok = client.post(f"/api/v1/sales/{sale_id}/payments/", {"method": "cash", "amount": "10.00"}, format="json")
         assert ok.status_code == 201 and ok.data["balance_due"] == "0.00"
 
@@ -212,7 +221,7 @@ class TestSales:
         removed = client.delete(f"/api/v1/sales/{sale_id}/lines/{line_id}/")
         assert removed.status_code == 200 and removed.data["total"] == "0.00"
         empty = client.post(f"/api/v1/sales/{sale_id}/complete/")
-        assert empty.status_code == 400 and "lines" in empty.data
+        assert empty.status_code == 409 and "lines" in empty.data
 
     def test_refund_returns_the_stock_and_the_money(self, api_as, manager) -> None:
         product = stocked_product(3, price=D("30.00"))
@@ -235,7 +244,7 @@ class TestSales:
         assert product.quantity_on_hand == 3
         assert_ledger_consistent(product)
         again = client.post(f"/api/v1/sales/{sale_id}/refund/", {}, format="json")
-        assert again.status_code == 400 and "status" in again.data
+        assert again.status_code == 409 and "status" in again.data
 
     def test_selling_spectacles_opens_a_lab_job_and_needs_a_prescription(self, manager) -> None:
         frame = stocked_product(2)
