@@ -91,12 +91,18 @@ CLAIM = re.compile(
 NEGATED_SCOPE = re.compile(
     r"\b(?:not|never|no|cannot|can't|won't|doesn't|don't|isn't|aren't|without|nor)\b([^,;:.!?()]*)", re.IGNORECASE
 )
+# Words that carry the telling, not a fact: a paraphrase may add them ("does not actually reflect").
+DISCOURSE_WORDS = """actually rather really simply generally typically mainly mostly instead indeed therefore thus
+hence however although though whereas basically essentially particularly especially certainly"""
+DISCOURSE = frozenset(word[:5] for word in DISCOURSE_WORDS.split())
 # A unit that goes on about the one before it.
 CONTINUES = re.compile(
     r"^(?:[\"“(]*)(?:it|its|this|these|that|those|they|their|them|such|so|then|which|both|each|here|there|"
     r"in (?:practice|this|that|these|short)|for (?:this|that|example)|as a result|however|but|and|also|otherwise)\b",
     re.IGNORECASE,
 )
+# A prefix that turns a word into its opposite: "anti-reflective" is not "reflective".
+NEGATING_PREFIX = re.compile(r"\b(?:anti|non|un)-([a-z]+)", re.IGNORECASE)
 # "X …, but it is not X": a clause that takes back what the sentence has just said.
 TAKEN_BACK = re.compile(r"[,;]?\s+\b(?:but|however|although|though|yet)\b", re.IGNORECASE)
 # Words that set a relation or a quantity: with the right terms around them and the wrong one of
@@ -229,11 +235,12 @@ def stems(words: Iterable[str]) -> set[str]:
 
 
 def polarity(text: str) -> tuple[set[str], set[str]]:
-    """The content-word stems a text negates ("not lighter": lighter) and those it states."""
-    negated: set[str] = set()
+    """The content-word stems a text negates ("not lighter": lighter; "anti-reflective":
+    reflective) and those it states."""
+    negated = stems(w.lower() for w in NEGATING_PREFIX.findall(text))
     for match in NEGATED_SCOPE.finditer(text):
         negated |= stems(content_words(match.group(1))[:3])
-    stated = stems(content_words(NEGATED_SCOPE.sub(" ", text)))
+    stated = stems(content_words(NEGATED_SCOPE.sub(" ", NEGATING_PREFIX.sub(" ", text))))
     return negated, stated - negated
 
 
@@ -390,7 +397,7 @@ class SentenceGate:
     def support(self, sentence: str) -> Support | None:
         """The place that holds most of the sentence's content words (one unit before a pair,
         then the closer in meaning), and how well it supports the sentence."""
-        said = stems(content_words(sentence))
+        said = stems(content_words(sentence)) - DISCOURSE
         if not said or not self.places:
             return None
         coverage = {id(p): len(said & p.stems) / len(said) for p in self.places}

@@ -60,6 +60,10 @@ def test_figures_swapped_between_the_sources_terms_are_dropped():
 def test_the_opposite_of_what_the_source_says_is_dropped():
     assert reason("A plus sign means the eye is short-sighted: distance is blurred.") is not None
     assert reason("A hard coat makes a lens scratch-proof.") == "negates the source sentence it comes from"
+    coating = SentenceGate(["Coatings\n\nAn anti-reflective coating is a stack of thin layers on the lens surface."])
+    assert coating.verdict("A stack of thin layers on the lens surface is a reflective coating.") == (
+        "negates the source sentence it comes from"
+    )
 
 
 PRISM_SOURCES = [
