@@ -158,10 +158,26 @@ class KnowledgeReport:
                 yield from (o for o in figures.outcomes if not o.key_fact or (o.question.covered and not o.retrieved))
 
 
+def _kept(stream: Iterable[str], into: list[str]) -> Iterator[str]:
+    """The stream, each piece also appended to `into`."""
+    for piece in stream:
+        into.append(piece)
+        yield piece
+
+
 def evaluate_knowledge(
-    *, k: int = 5, own_words: OwnWords | None = None, model: str = "quoted", split: str | None = None
+    *,
+    k: int = 5,
+    own_words: OwnWords | None = None,
+    model: str = "quoted",
+    split: str | None = None,
+    on_own_words: Callable[[dict[str, object]], None] | None = None,
 ) -> KnowledgeReport:
-    """Answer every question as the assistant does and score what the user would see."""
+    """Answer every question as the assistant does and score what the user would see.
+
+    `on_own_words` gets, as each answer is written, the question, its split, the sources the gate
+    judged it against and the model's text as far as it was read: the form in which fresh outputs
+    are labelled and added to knowledge_gate_sentences.json."""
     report = KnowledgeReport(k=k, model=model, splits={s: SplitFigures(s) for s in SPLITS if split in (None, s)})
     for item in knowledge_questions(split=split):
         found = [chunk.slug for chunk in knowledge_search(query=item.question, limit=k)]
@@ -171,9 +187,19 @@ def evaluate_knowledge(
         verdicts: list[tuple[str, str | None]] = []
         if own_words is not None and reply.quote is not None:
             gate = reply.gate()
-            own = list(gate.sentences(own_words(item.question, reply.chunks)))
+            pieces: list[str] = []
+            own = list(gate.sentences(_kept(own_words(item.question, reply.chunks), pieces)))
             dropped = gate.dropped
             verdicts = list(gate.verdicts)
+            if on_own_words is not None:
+                on_own_words(
+                    {
+                        "question": item.question,
+                        "split": item.split,
+                        "sources": gate.source_texts,
+                        "text": "".join(pieces),
+                    }
+                )
         report.splits[item.split].outcomes.append(
             QuestionOutcome(
                 question=item,

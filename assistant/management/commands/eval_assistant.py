@@ -30,6 +30,11 @@ class Command(BaseCommand):
             "--gate-log",
             help="write every sentence of the model's own words, with the gate's verdict, to this JSON Lines file",
         )
+        parser.add_argument(
+            "--answers-log",
+            help="append each answer in the model's own words (question, split, the gate's sources, the text) to this "
+            "JSON Lines file as it is written, for labelling",
+        )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
         parser.add_argument("--skip-knowledge", action="store_true")
         parser.add_argument("--skip-data", action="store_true")
@@ -52,7 +57,21 @@ class Command(BaseCommand):
 
         gguf = options["own_words_gguf"]
         own_words = gguf_own_words(gguf) if gguf else None
-        report = evaluate_knowledge(k=options["k"], own_words=own_words, model=gguf or "quoted", split=options["split"])
+        answers_log = Path(options["answers_log"]) if options["answers_log"] else None
+
+        def log_answer(entry: dict[str, object]) -> None:
+            assert answers_log is not None
+            # Appended as each answer is written: a long run stopped early keeps what it wrote.
+            with answers_log.open("a", encoding="utf-8") as log:
+                log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+        report = evaluate_knowledge(
+            k=options["k"],
+            own_words=own_words,
+            model=gguf or "quoted",
+            split=options["split"],
+            on_own_words=log_answer if answers_log else None,
+        )
         self.stdout.write(f"Knowledge answers ({'own words through the gate, then the quote' if gguf else 'quoted'}):")
         rows = [
             (
