@@ -98,8 +98,12 @@ class KnowledgeReply:
         return [quoted, *(c for c in self.chunks if c.chunk_id != quoted.chunk_id)]
 
     def gate(self) -> SentenceGate:
-        """The grounding gate for a model's own words about these sources."""
-        return SentenceGate([f"{c.heading or c.title}\n\n{c.text}" for c in self.cited], question=self.question)
+        """The grounding gate for a model's own words: the quoted article's chunks are its sources.
+        A true sentence of another article found by the search can be wrong for this question
+        (a spectacle lens's care under a contact lens question), so it does not count as support."""
+        article = self.quote.chunk.title if self.quote is not None else None
+        grounds = [c for c in self.cited if article is None or c.title == article]
+        return SentenceGate([f"{c.heading or c.title}\n\n{c.text}" for c in grounds], question=self.question)
 
     def tail(self, *, after_own_words: bool) -> str:
         """The quote and the citations (or "not covered" and the nearest articles)."""

@@ -192,3 +192,27 @@ def test_on_the_labelled_sentences_small_models_wrote_the_gate_keeps_most_good_o
     assert sum(v.passed for v in good) / len(good) >= 0.45
     # None passes: the target.
     assert [v.sentence for v in bad if v.passed] == []
+
+
+def test_own_words_are_grounded_in_the_quoted_article_only():
+    """A sentence true of another article the search found (a spectacle lens's care) is no support
+    under a question the quoted article answers (a contact lens case): the gate's sources are the
+    quoted article's chunks."""
+    from assistant.chat.knowledge_answers import KnowledgeReply
+    from assistant.knowledge.quoting import Quote
+    from assistant.knowledge.retrieval import RetrievedChunk
+
+    def chunk(chunk_id: int, title: str, text: str) -> RetrievedChunk:
+        return RetrievedChunk(chunk_id, chunk_id, 0, title.lower(), title, title, text, "article", None, 0.8)
+
+    case = chunk(1, "Contact lens care", "Never rinse a contact lens case with tap water: it can carry Acanthamoeba.")
+    spectacles = chunk(2, "Hard coats", "Wash your lenses under lukewarm water first to lift off dust and grit.")
+    question = "Can I rinse my contact lens case with tap water?"
+    reply = KnowledgeReply(question=question, chunks=[case, spectacles], nearest=[case, spectacles], quote=Quote(case))
+    gate = reply.gate()
+    assert gate.verdict("Wash your lenses under lukewarm water first to lift off dust and grit.") is not None
+    assert gate.verdict("Never rinse a contact lens case with tap water.") is None
+    # Without a quote (nothing answers the question) there is nothing to ground own words in but the search.
+    assert [s.split("\n", 1)[0] for s in KnowledgeReply(question, [case], [case], None).gate().source_texts] == [
+        "Contact lens care"
+    ]
