@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.chat.knowledge_answers import knowledge_reply
+from assistant.knowledge.quoting import Likelihoods
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 
 QUESTIONS_FILE = Path(__file__).with_name("knowledge_questions.jsonl")
@@ -159,13 +160,19 @@ class KnowledgeReport:
 
 
 def evaluate_knowledge(
-    *, k: int = 5, own_words: OwnWords | None = None, model: str = "quoted", split: str | None = None
+    *,
+    k: int = 5,
+    own_words: OwnWords | None = None,
+    model: str = "quoted",
+    split: str | None = None,
+    likelihoods: Likelihoods | None = None,
 ) -> KnowledgeReport:
-    """Answer every question as the assistant does and score what the user would see."""
+    """Answer every question as the assistant does and score what the user would see
+    (`likelihoods`: the chat model reading the best units, as an inference worker does)."""
     report = KnowledgeReport(k=k, model=model, splits={s: SplitFigures(s) for s in SPLITS if split in (None, s)})
     for item in knowledge_questions(split=split):
         found = [chunk.slug for chunk in knowledge_search(query=item.question, limit=k)]
-        reply = knowledge_reply(item.question)
+        reply = knowledge_reply(item.question, likelihoods=likelihoods)
         own: list[str] = []
         dropped = 0
         verdicts: list[tuple[str, str | None]] = []
@@ -186,6 +193,16 @@ def evaluate_knowledge(
             )
         )
     return report
+
+
+def gguf_likelihoods(path: str, *, threads: int | None = None) -> Likelihoods:
+    """The likelihoods an inference worker computes for quoting, from a GGUF loaded in this
+    process as the workers load it (the default model: assistant.llm.default_model)."""
+    from llm_runtime.continuation_likelihood import ContinuationScorer
+    from llm_runtime.llama_loader import load_llama
+
+    llm = load_llama(model_path=path, n_ctx=512, n_threads=threads, verbose=False)
+    return ContinuationScorer(llm).log_likelihoods
 
 
 def gguf_own_words(path: str, *, threads: int | None = None) -> OwnWords:

@@ -30,6 +30,11 @@ class Command(BaseCommand):
             "--gate-log",
             help="write every sentence of the model's own words, with the gate's verdict, to this JSON Lines file",
         )
+        parser.add_argument(
+            "--rerank",
+            action="store_true",
+            help="let the default model read the best sentences before one is quoted (an option the assistant does not use)",
+        )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
         parser.add_argument("--skip-knowledge", action="store_true")
         parser.add_argument("--skip-data", action="store_true")
@@ -48,12 +53,20 @@ class Command(BaseCommand):
                 self.stdout.write("  ".join("-" * width for width in widths))
 
     def _knowledge(self, options: dict[str, Any]) -> None:
-        from assistant.eval.knowledge import evaluate_knowledge, gguf_own_words
+        from assistant.eval.knowledge import evaluate_knowledge, gguf_likelihoods, gguf_own_words
+        from assistant.llm.default_model import ensure_default_model
 
         gguf = options["own_words_gguf"]
         own_words = gguf_own_words(gguf) if gguf else None
-        report = evaluate_knowledge(k=options["k"], own_words=own_words, model=gguf or "quoted", split=options["split"])
-        self.stdout.write(f"Knowledge answers ({'own words through the gate, then the quote' if gguf else 'quoted'}):")
+        likelihoods = gguf_likelihoods(str(ensure_default_model())) if options["rerank"] else None
+        started = time.monotonic()
+        report = evaluate_knowledge(
+            k=options["k"], own_words=own_words, model=gguf or "quoted", split=options["split"], likelihoods=likelihoods
+        )
+        seconds = time.monotonic() - started
+        answer = "own words through the gate, then the quote" if gguf else "quoted"
+        reading = "; the default model reading the best units first" if likelihoods is not None else ""
+        self.stdout.write(f"Knowledge answers ({answer}{reading}; {seconds:.0f} s):")
         rows = [
             (
                 "split",
