@@ -70,8 +70,8 @@ def run(*, questions: int, threads: int) -> str:
         started = time.perf_counter()
         reranked = knowledge_reply(item.question, likelihoods=scorer.log_likelihoods)
         added_ms.append((time.perf_counter() - started) * 1000 - plain_ms[-1])
-        plain_found += bool(plain.quote) and key_fact_in(item.key, " ".join(plain.quote.sentences))
-        reranked_found += bool(reranked.quote) and key_fact_in(item.key, " ".join(reranked.quote.sentences))
+        plain_found += plain.quote is not None and key_fact_in(item.key, " ".join(plain.quote.sentences))
+        reranked_found += reranked.quote is not None and key_fact_in(item.key, " ".join(reranked.quote.sentences))
     n = len(items)
     return "\n".join(
         [
