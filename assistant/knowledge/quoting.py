@@ -12,7 +12,9 @@ is scored against the question by
   each weighted by its rarity in the knowledge base (inverse document frequency over all units):
   "20-20-20" or "scratch-proof" in a unit says more than "lens",
 - the kind of answer the question asks for: an amount, a time or a frequency ("how often", "how
-  long"), a definition ("what is"), a cause ("why"), a step to take ("how do I").
+  long"), a definition ("what is"), a cause ("why"), a step to take ("how do I"),
+- for a list item that opens with a question and answers it (each article's "Questions patients
+  ask"), the similarity of that question to the one asked, when it is closer than the item as a whole.
 
 Optionally a language model then reads the best few units (`rerank` of them): each unit's score
 gains how much the question raises the model's likelihood of the unit (log p(unit | question) -
