@@ -12,9 +12,7 @@ is scored against the question by
   each weighted by its rarity in the knowledge base (inverse document frequency over all units):
   "20-20-20" or "scratch-proof" in a unit says more than "lens",
 - the kind of answer the question asks for: an amount, a time or a frequency ("how often", "how
-  long"), a definition ("what is"), a cause ("why"), a step to take ("how do I"),
-- for a list item that opens with a question and answers it (each article's "Questions patients
-  ask"), the similarity of that question to the one asked, when it is closer than the item as a whole.
+  long"), a definition ("what is"), a cause ("why"), a step to take ("how do I").
 
 Optionally a language model then reads the best few units (`rerank` of them): each unit's score
 gains how much the question raises the model's likelihood of the unit (log p(unit | question) -
@@ -98,9 +96,6 @@ class ScoredUnit:
     document_rank: int  # rank of its article among those the search found
     retrieved: bool  # its chunk was one the search returned
     semantic: float = 0.0
-    # For a unit that opens with a question it answers (the articles' "Questions patients ask"),
-    # the similarity of that question to the one asked (None otherwise).
-    asked: float | None = None
     heading: float = 0.0
     terms: float = 0.0  # IDF-weighted share of the question's terms in the unit
     heading_terms: float = 0.0  # ... found only in its section's name or article's title
@@ -151,8 +146,7 @@ class _UnitCache:
         self._lock = threading.Lock()
 
     def headings(self, names: Sequence[str]) -> list[list[float]]:
-        """Embeddings of short texts: section names and the questions the articles answer (cached:
-        there are a few hundred)."""
+        """Embeddings of section names (cached: there are a few hundred)."""
         with self._lock:
             missing = [n for n in names if n not in self._headings]
         if missing:
@@ -247,16 +241,6 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
-OPENING_QUESTION = re.compile(r"^([^?]{8,200}\?)\s+\S")
-
-
-def opening_question(unit: TextUnit) -> str | None:
-    """The question a list item opens with and then answers ("Why are my glasses so thick at the
-    edges? Minus lenses are ..."), or None."""
-    match = OPENING_QUESTION.match(unit.text) if unit.kind == "item" else None
-    return match.group(1) if match else None
-
-
 def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredUnit]:
     """Every unit of the articles the search found (each article whole, not only its retrieved
     chunks: the answer is often a section away from the chunk that matched), with its features."""
@@ -295,13 +279,8 @@ def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredU
     idf = _rarity.idf()
     asked = terms(question)
     total = sum(idf(t) for t in asked) or 1.0
-    answered = {s.unit.text: opening_question(s.unit) for s in scored}
-    opening = sorted({q for q in answered.values() if q})
-    opening_similarity = {q: _dot(question_vector, v) for q, v in zip(opening, _units.headings(opening), strict=True)}
     for item, vector in zip(scored, vectors, strict=True):
         item.semantic = _dot(question_vector, vector)
-        question_asked = answered[item.unit.text]
-        item.asked = opening_similarity[question_asked] if question_asked else None
         item.heading = heading_similarity[section(item.chunk.heading)]
         own = asked & terms(item.unit.text)
         around = asked & (terms(section(item.chunk.heading)) | terms(item.chunk.title))
@@ -354,9 +333,7 @@ def combine(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, questi
     ]
     for item in scored:
         item.score = (
-            # A question answered in the article's own list of patients' questions is matched
-            # question to question: the embedding model was trained on pairs of paraphrased questions.
-            max(item.semantic, item.asked if item.asked is not None else -1.0)
+            item.semantic
             + weights.heading * item.heading
             + weights.prior / (1 + item.document_rank)
             + (weights.retrieved if item.retrieved else 0.0)
