@@ -168,7 +168,8 @@ def evaluate_knowledge(
     likelihoods: Likelihoods | None = None,
 ) -> KnowledgeReport:
     """Answer every question as the assistant does and score what the user would see
-    (`likelihoods`: the chat model reading the best units, as an inference worker does)."""
+    (`likelihoods`: a model reading the best units before one is quoted, an option the assistant
+    does not use; benchmarks/RESULTS.md has what it did)."""
     report = KnowledgeReport(k=k, model=model, splits={s: SplitFigures(s) for s in SPLITS if split in (None, s)})
     for item in knowledge_questions(split=split):
         found = [chunk.slug for chunk in knowledge_search(query=item.question, limit=k)]
@@ -196,8 +197,8 @@ def evaluate_knowledge(
 
 
 def gguf_likelihoods(path: str, *, threads: int | None = None) -> Likelihoods:
-    """The likelihoods an inference worker computes for quoting, from a GGUF loaded in this
-    process as the workers load it (the default model: assistant.llm.default_model)."""
+    """The likelihoods for the quoting's reranking option, from a GGUF loaded in this process as
+    the inference workers load a model (the default model: assistant.llm.default_model)."""
     from llm_runtime.continuation_likelihood import ContinuationScorer
     from llm_runtime.llama_loader import load_llama
 
