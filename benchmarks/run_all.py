@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["practice_reports", "retrieval", "inference", "ask_latency", "ask_page", "training", "privacy_scan"]
+SCRIPTS = [
+    "practice_reports",
+    "retrieval",
+    "quote_reranking",
+    "inference",
+    "ask_latency",
+    "ask_page",
+    "training",
+    "privacy_scan",
+]
 
 
 def main() -> int:

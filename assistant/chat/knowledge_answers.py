@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.grounding import SentenceGate
-from assistant.knowledge.quoting import Quote, quote_for
+from assistant.knowledge.quoting import Likelihoods, Quote, quote_for
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 from assistant.llm.errors import InferenceError, Unavailable
 from assistant.models import AssistantMessage
@@ -116,10 +116,13 @@ class KnowledgeReply:
         return ("\n\n" if after_own_words else "") + self.quote.text() + "\n\n" + citation_text(self.cited)
 
 
-def knowledge_reply(question: str) -> KnowledgeReply:
+def knowledge_reply(question: str, *, likelihoods: Likelihoods | None = None) -> KnowledgeReply:
+    """`likelihoods`: a model that reads the best sentences before one is chosen (an option the
+    evaluation measures, benchmarks/quote_reranking.py; the assistant quotes without it)."""
     nearest = knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS)
     chunks = [c for c in nearest if c.score >= KNOWLEDGE_MIN_SCORE]
-    return KnowledgeReply(question=question, chunks=chunks, nearest=nearest, quote=quote_for(question, chunks))
+    quote = quote_for(question, chunks, likelihoods=likelihoods)
+    return KnowledgeReply(question=question, chunks=chunks, nearest=nearest, quote=quote)
 
 
 async def knowledge_answer(

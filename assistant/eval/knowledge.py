@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.chat.knowledge_answers import knowledge_reply
+from assistant.knowledge.quoting import Likelihoods
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 
 QUESTIONS_FILE = Path(__file__).with_name("knowledge_questions.jsonl")
@@ -172,16 +173,19 @@ def evaluate_knowledge(
     model: str = "quoted",
     split: str | None = None,
     on_own_words: Callable[[dict[str, object]], None] | None = None,
+    likelihoods: Likelihoods | None = None,
 ) -> KnowledgeReport:
     """Answer every question as the assistant does and score what the user would see.
 
     `on_own_words` gets, as each answer is written, the question, its split, the sources the gate
     judged it against and the model's text as far as it was read: the form in which fresh outputs
-    are labelled and added to knowledge_gate_sentences.json."""
+    are labelled and added to knowledge_gate_sentences.json. `likelihoods`: a model reading the
+    best units before one is quoted, an option the assistant does not use (benchmarks/RESULTS.md
+    has what it did)."""
     report = KnowledgeReport(k=k, model=model, splits={s: SplitFigures(s) for s in SPLITS if split in (None, s)})
     for item in knowledge_questions(split=split):
         found = [chunk.slug for chunk in knowledge_search(query=item.question, limit=k)]
-        reply = knowledge_reply(item.question)
+        reply = knowledge_reply(item.question, likelihoods=likelihoods)
         own: list[str] = []
         dropped = 0
         verdicts: list[tuple[str, str | None]] = []
@@ -212,6 +216,16 @@ def evaluate_knowledge(
             )
         )
     return report
+
+
+def gguf_likelihoods(path: str, *, threads: int | None = None) -> Likelihoods:
+    """The likelihoods for the quoting's reranking option, from a GGUF loaded in this process as
+    the inference workers load a model (the default model: assistant.llm.default_model)."""
+    from llm_runtime.continuation_likelihood import ContinuationScorer
+    from llm_runtime.llama_loader import load_llama
+
+    llm = load_llama(model_path=path, n_ctx=512, n_threads=threads, verbose=False)
+    return ContinuationScorer(llm).log_likelihoods
 
 
 def gguf_own_words(path: str, *, threads: int | None = None) -> OwnWords:

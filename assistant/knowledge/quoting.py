@@ -14,6 +14,12 @@ is scored against the question by
 - the kind of answer the question asks for: an amount, a time or a frequency ("how often", "how
   long"), a definition ("what is"), a cause ("why"), a step to take ("how do I").
 
+Optionally a language model then reads the best few units (`rerank` of them): each unit's score
+gains how much the question raises the model's likelihood of the unit (log p(unit | question) -
+log p(unit), standardised over the candidates). With the default Gemma 3 270M this did not pay
+for its cost (benchmarks/quote_reranking.py, benchmarks/RESULTS.md), so the assistant quotes
+without it; the evaluation can measure it (`eval_assistant --rerank`).
+
 The best unit is quoted with the unit after it in its section (or before it, at a section's end),
 and with other units of the same article that score almost as well, whole and in their order,
 under the article's title. When no unit is close enough in meaning (similarity, heading and rank
@@ -40,6 +46,9 @@ from assistant.knowledge.sentences import STOPWORDS, TextUnit, passage_units
 from assistant.llm.embeddings import embed_texts
 
 MAX_UNITS = 3
+# For (context, continuation) pairs, the summed log-probability of each continuation after its
+# context and its token count: llm_runtime.continuation_likelihood, in a worker or in this process.
+Likelihoods = Callable[[Sequence[tuple[str, str]]], Sequence[tuple[float, int]]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,10 @@ class QuoteWeights:
     covered_heading: float = 0.15
     covered_prior: float = 0.2
     covered_retrieved: float = 0.1
+    # When a model reads the best units (an option: benchmarks/quote_reranking.py), how many it
+    # reads and the weight of how much the question raises their likelihood (standardised).
+    rerank: int = 12
+    likelihood: float = 0.1
 
 
 WEIGHTS = QuoteWeights()
@@ -86,6 +99,8 @@ class ScoredUnit:
     heading: float = 0.0
     terms: float = 0.0  # IDF-weighted share of the question's terms in the unit
     heading_terms: float = 0.0  # ... found only in its section's name or article's title
+    # log p(unit | question) - log p(unit) under the chat model, in nats (None: not read by it).
+    likelihood: float | None = None
     score: float = 0.0
 
 
@@ -358,14 +373,66 @@ def _window(best: ScoredUnit, scored: list[ScoredUnit], size: int) -> list[Score
     return window
 
 
+def covered(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS) -> bool:
+    """Whether any unit is close enough in meaning to answer the question."""
+    return bool(scored) and max(meaning_score(s, weights) for s in scored) >= weights.covered_score
+
+
+# The answer read after the question, and after no question: the difference is how much the
+# question raises the model's expectation of the unit (pointwise mutual information, in nats).
+ASKED = "A patient asked: {question}\nThe answer:"
+UNASKED = "The answer:"
+
+
+def likelihood_pairs(question: str, candidates: Sequence[ScoredUnit]) -> list[tuple[str, str]]:
+    """(context, continuation) pairs for the model: each unit under its section's name after the
+    question, then each after no question (the same for every question: the worker keeps them)."""
+    asked = ASKED.format(question=" ".join(question.split()))
+    units = [" " + in_context(c.chunk, c.unit) for c in candidates]
+    return [(asked, unit) for unit in units] + [(UNASKED, unit) for unit in units]
+
+
+def rerank_candidates(
+    scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, question: str = ""
+) -> list[ScoredUnit]:
+    """The units the model should read: the best `weights.rerank` by the other features; none
+    when the sources do not answer the question."""
+    if not covered(scored, weights) or weights.rerank <= 0:
+        return []
+    combine(scored, weights, question=question)
+    return sorted(scored, key=lambda s: s.score, reverse=True)[: weights.rerank]
+
+
+def rerank_with(candidates: Sequence[ScoredUnit], values: Sequence[tuple[float, int]]) -> None:
+    """Set each candidate's `likelihood` from the model's answers to `likelihood_pairs`."""
+    if len(values) != 2 * len(candidates):
+        raise ValueError(f"{len(values)} likelihoods for {len(candidates)} candidates")
+    for item, (asked, _), (unasked, _) in zip(candidates, values, values[len(candidates) :], strict=False):
+        item.likelihood = asked - unasked
+
+
+def _add_likelihood(scored: list[ScoredUnit], weights: QuoteWeights) -> None:
+    read = [s.likelihood for s in scored if s.likelihood is not None]
+    if len(read) < 2 or not weights.likelihood:
+        return
+    mean = sum(read) / len(read)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in read) / len(read)) or 1.0
+    lowest = min(read)
+    for item in scored:
+        # In standard deviations from the candidates' mean; units the model did not read rank as
+        # its least likely candidate.
+        value = lowest if item.likelihood is None else item.likelihood
+        item.score += weights.likelihood * (value - mean) / spread
+
+
 def choose(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, question: str = "") -> Quote | None:
     """The quote: the best unit with its neighbours, and with its near-equals from the same
-    article, in document order; None when even the best unit scores too low to answer."""
-    if not scored:
-        return None
-    if max(meaning_score(s, weights) for s in scored) < weights.covered_score:
+    article, in document order; None when even the best unit scores too low to answer. Units
+    the model read (`likelihood` set) have its question likelihood added to their score."""
+    if not covered(scored, weights):
         return None
     combine(scored, weights, question=question)
+    _add_likelihood(scored, weights)
     best = max(scored, key=lambda s: s.score)
     chosen = _window(best, scored, weights.window)
     texts = {s.unit.text for s in chosen}
@@ -379,6 +446,18 @@ def choose(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, questio
     return Quote(chunk=best.chunk, units=chosen, score=best.score)
 
 
-def quote_for(question: str, chunks: Sequence[RetrievedChunk], weights: QuoteWeights = WEIGHTS) -> Quote | None:
-    """What to quote from `chunks` in answer to `question`; None when they do not answer it."""
-    return choose(score_units(question, chunks), weights, question=question)
+def quote_for(
+    question: str,
+    chunks: Sequence[RetrievedChunk],
+    weights: QuoteWeights = WEIGHTS,
+    *,
+    likelihoods: Likelihoods | None = None,
+) -> Quote | None:
+    """What to quote from `chunks` in answer to `question`; None when they do not answer it.
+    `likelihoods`: the model that reads the best units (in this process), or None."""
+    scored = score_units(question, chunks)
+    if likelihoods is not None:
+        candidates = rerank_candidates(scored, weights, question=question)
+        if candidates:
+            rerank_with(candidates, likelihoods(likelihood_pairs(question, candidates)))
+    return choose(scored, weights, question=question)

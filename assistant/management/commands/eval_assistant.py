@@ -35,6 +35,11 @@ class Command(BaseCommand):
             help="append each answer in the model's own words (question, split, the gate's sources, the text) to this "
             "JSON Lines file as it is written, for labelling",
         )
+        parser.add_argument(
+            "--rerank",
+            action="store_true",
+            help="let the default model read the best sentences before one is quoted (an option the assistant does not use)",
+        )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
         parser.add_argument("--skip-knowledge", action="store_true")
         parser.add_argument("--skip-data", action="store_true")
@@ -53,7 +58,8 @@ class Command(BaseCommand):
                 self.stdout.write("  ".join("-" * width for width in widths))
 
     def _knowledge(self, options: dict[str, Any]) -> None:
-        from assistant.eval.knowledge import evaluate_knowledge, gguf_own_words
+        from assistant.eval.knowledge import evaluate_knowledge, gguf_likelihoods, gguf_own_words
+        from assistant.llm.default_model import ensure_default_model
 
         gguf = options["own_words_gguf"]
         own_words = gguf_own_words(gguf) if gguf else None
@@ -65,14 +71,20 @@ class Command(BaseCommand):
             with answers_log.open("a", encoding="utf-8") as log:
                 log.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
+        likelihoods = gguf_likelihoods(str(ensure_default_model())) if options["rerank"] else None
+        started = time.monotonic()
         report = evaluate_knowledge(
             k=options["k"],
             own_words=own_words,
             model=gguf or "quoted",
             split=options["split"],
             on_own_words=log_answer if answers_log else None,
+            likelihoods=likelihoods,
         )
-        self.stdout.write(f"Knowledge answers ({'own words through the gate, then the quote' if gguf else 'quoted'}):")
+        seconds = time.monotonic() - started
+        answer = "own words through the gate, then the quote" if gguf else "quoted"
+        reading = "; the default model reading the best units first" if likelihoods is not None else ""
+        self.stdout.write(f"Knowledge answers ({answer}{reading}; {seconds:.0f} s):")
         rows = [
             (
                 "split",

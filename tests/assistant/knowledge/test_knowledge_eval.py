@@ -38,13 +38,17 @@ def test_on_held_out_questions_the_article_is_found_and_the_quote_holds_the_key_
     report = evaluate_knowledge(split="heldout")
     heldout = report.splits["heldout"]
     assert heldout.covered >= 40
-    assert heldout.recall >= 0.95, [(o.question.question, o.found) for o in heldout.outcomes if not o.retrieved]
-    # Target 0.90; measured 0.72 (benchmarks/RESULTS.md): this holds the level reached.
-    assert heldout.key_fact >= 0.68
+    # Target 0.95; measured 0.934 (benchmarks/RESULTS.md): this holds the level reached.
+    assert heldout.recall >= 0.93, [(o.question.question, o.found) for o in heldout.outcomes if not o.retrieved]
+    # Target 0.90; measured 0.754: this holds the level reached.
+    assert heldout.key_fact >= 0.72
     # Every quote is one to three whole units of one article.
     assert all(1 <= len(o.quoted) <= 3 for o in heldout.outcomes if o.quoted)
     reply = knowledge_reply("What does the x mean in -1.50/-0.50 x 90?")
     assert reply.quote is not None and key_fact_in((("axis",),), " ".join(reply.quote.sentences))
+    # A lay question that shares no words with the sentence in the article's body that answers it.
+    reply = knowledge_reply("Why are my glasses so thick at the edges?")
+    assert reply.quote is not None and key_fact_in((("minus",), ("edge",)), " ".join(reply.quote.sentences))
 
 
 def test_a_question_the_sources_do_not_answer_gets_not_covered_and_the_nearest_articles(db):
