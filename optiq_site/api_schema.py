@@ -21,7 +21,9 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
-NO_NUL = "^[^\\u0000]*$"
+# At least one character and no NUL: where a blank value is allowed, drf-spectacular adds the empty
+# string as a second `oneOf` branch, which this one must not match too.
+NOT_EMPTY = "^[^\\u0000]+$"
 NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 
@@ -44,6 +46,16 @@ def decimal_pattern(*, max_digits: int | None, decimal_places: int | None, min_v
 
 
 class ApiAutoSchema(AutoSchema):
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_filter_parameters()
+        for parameter in parameters:
+            # django-filter reads an empty value ("?replacement=") as no filter: the empty string
+            # is one of a choice filter's values.
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "query" and schema.get("type") == "string" and "" not in schema.get("enum", [""]):
+                schema["enum"] = [*schema["enum"], ""]
+        return parameters
+
     def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
         schema, required = super()._get_request_for_media_type(serializer, direction)
         # A body whose rules require a field (one of two, say) cannot be left out either.
@@ -62,7 +74,7 @@ class ApiAutoSchema(AutoSchema):
             and schema.get("type") == "string"
             and not {"pattern", "format"} & set(schema)
         ):
-            schema["pattern"] = NOT_BLANK if field.trim_whitespace and not field.allow_blank else NO_NUL
+            schema["pattern"] = NOT_BLANK if field.trim_whitespace and not field.allow_blank else NOT_EMPTY
         return schema
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.training_jobs.factories import TrainingExampleFactory
 
 # The fuzzer sends thousands of requests a minute with one key, and wrong keys on purpose (its
 # authentication checks): rate limits and the wrong-key lockout would answer 429 to the rest.
@@ -59,6 +60,8 @@ def fuzz_server(private_broker, inference_worker_on, live_api, small_practice, d
         slug="progressive-lenses",
         embed="now",
     )
+    # Examples to review: without any, every review names ids that do not exist (a 400).
+    TrainingExampleFactory.create_batch(5, status="draft")
     inference_worker_on(private_broker)
     # Thousands of requests a minute from one key: the API's rate limits are lifted for the run.
     base = live_api(extra_env={**private_broker.env(), **NO_RATE_LIMITS})
