@@ -105,6 +105,10 @@ CONTINUES = re.compile(
 NEGATING_PREFIX = re.compile(r"\b(?:anti|non|un)-([a-z]+)", re.IGNORECASE)
 # "X …, but it is not X": a clause that takes back what the sentence has just said.
 TAKEN_BACK = re.compile(r"[,;]?\s+\b(?:but|however|although|though|yet)\b", re.IGNORECASE)
+# Where a sentence joins clauses that each state a fact: a colon or semicolon, a dash, or a comma
+# before a conjunction ("…, so the distance looks blurred", "…, and an executive segment …").
+CLAUSE_BREAK = re.compile(r"\s*[:;]\s+|\s+[—–]\s+|,\s+(?=(?:and|so|because|as|which|while|whereas|or)\b)")
+MIN_CLAUSE_WORDS = 3
 # Words that set a relation or a quantity: with the right terms around them and the wrong one of
 # these, a sentence says something else ("a greater power" where the source says "the same power").
 RELATION = re.compile(
@@ -142,6 +146,9 @@ class GateThresholds:
     place_coverage: float = 0.75
     # ... be this close to it in meaning ...
     place_similarity: float = 0.65
+    # ... or, a paraphrase in other words, hold this share and be this close.
+    paraphrase_coverage: float = 0.6
+    paraphrase_similarity: float = 0.85
     # ... and lack at most this many of the sentence's specific words that another article of the
     # sources holds: a word in no more than `specific_share` of the source units (or in one) names a
     # fact of its own.
@@ -476,21 +483,13 @@ class SentenceGate:
         support = self.support(sentence)
         if CLAIM.search(sentence) and (support is None or support.coverage < self.thresholds.claim_share):
             return "a claim no one place in the sources makes"
-        if support is None or support.coverage < self.thresholds.place_coverage:
-            return "no one source sentence says it"
-        if any(number not in support.place.numbers for number in numbers):
-            return "a figure from another source sentence"
-        if len(self._specific(support.foreign)) > self.thresholds.place_foreign:
-            return "joins facts from different source sentences"
-        relations = {w.lower() for w in RELATION.findall(sentence)} - {
-            w.lower() for w in RELATION.findall(support.place.text)
-        }
-        if relations:
-            return f"“{sorted(relations)[0]}”, which the source sentence does not say"
-        if contradicts(sentence, support.place.text):
-            return "negates the source sentence it comes from"
-        if support.similarity < self.thresholds.place_similarity:
-            return "not close in meaning to the source sentence it comes from"
+        reason = self._place_verdict(sentence, support)
+        if reason is not None:
+            clauses = self._clauses(sentence)
+            # A sentence that joins two facts ("…: the sphere plus half the cylinder", "…, so …")
+            # passes when each of its clauses is said by one place on its own terms.
+            if len(clauses) < 2 or any(self._place_verdict(c, self.support(c)) is not None for c in clauses):
+                return reason
         share, carrier, place_numbers, place = self._carrier(stems(words))
         if share < self.thresholds.local_support or carrier is None:
             return "no one place in the sources says it"
@@ -527,6 +526,44 @@ class SentenceGate:
         if self._similarity(sentence) < self.thresholds.similarity:
             return "not close in meaning to any source sentence"
         return None
+
+    def _place_verdict(self, text: str, support: Support | None) -> str | None:
+        """Why the one place that says most of `text` does not support it, or None."""
+        if support is None:
+            return "no one source sentence says it"
+        paraphrase = (
+            support.coverage >= self.thresholds.paraphrase_coverage
+            and support.similarity >= self.thresholds.paraphrase_similarity
+        )
+        if support.coverage < self.thresholds.place_coverage and not paraphrase:
+            return "no one source sentence says it"
+        if any(number not in support.place.numbers for number in NUMBER.findall(text)):
+            return "a figure from another source sentence"
+        if len(self._specific(support.foreign)) > self.thresholds.place_foreign:
+            return "joins facts from different source sentences"
+        relations = {w.lower() for w in RELATION.findall(text)} - {
+            w.lower() for w in RELATION.findall(support.place.text)
+        }
+        if relations:
+            return f"“{sorted(relations)[0]}”, which the source sentence does not say"
+        if contradicts(text, support.place.text):
+            return "negates the source sentence it comes from"
+        if support.similarity < self.thresholds.place_similarity:
+            return "not close in meaning to the source sentence it comes from"
+        return None
+
+    def _clauses(self, sentence: str) -> list[str]:
+        """The sentence's clauses, each with enough content words to be judged on its own."""
+        clauses: list[str] = []
+        for part in CLAUSE_BREAK.split(sentence):
+            if clauses and len(content_words(part)) < MIN_CLAUSE_WORDS:
+                clauses[-1] += " " + part
+            elif part.strip():
+                clauses.append(part.strip())
+        if len(clauses) > 1 and len(content_words(clauses[0])) < MIN_CLAUSE_WORDS:
+            first = clauses.pop(0)
+            clauses[0] = first + " " + clauses[0]
+        return clauses
 
     def _compares_otherwise(self, sentence: str) -> bool:
         """A comparison ("lighter than") that no source sentence makes, or that the sources make

