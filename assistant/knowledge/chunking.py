@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Raised when the same text would be cut differently: stored articles are then cut again on ingest.
+CHUNKING_VERSION = 2
+# The line break before a list item ("- ", "* ", "1. ").
+ITEM_START = re.compile(r"\n(?=[ \t]*(?:[-*+]|\d+[.)])[ \t]+)")
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,17 @@ def _sections(body: str, title: str) -> list[tuple[str, list[str]]]:
 
 
 def _split_long(paragraph: str, max_tokens: int, count: Callable[[Sequence[str]], list[int]]) -> list[str]:
-    """Break a paragraph longer than a chunk at sentence ends (or words, as a last resort)."""
+    """Break a paragraph longer than a chunk between its list items, then at sentence ends (or
+    words, as a last resort). A list item is kept whole where it fits: cut at a sentence end, a
+    question and its answer ("**My glasses slide down. Can they be fixed?** Usually …") would be
+    quoted apart."""
+    items = ITEM_START.split(paragraph)
+    if len(items) > 1:
+        return [
+            piece
+            for item in items
+            for piece in (_split_long(item, max_tokens, count) if count([item])[0] > max_tokens else [item])
+        ]
     sentences = re.split(r"(?<=[.!?])\s+", paragraph)
     pieces: list[str] = []
     for sentence in sentences:

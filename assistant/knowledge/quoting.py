@@ -71,7 +71,7 @@ class QuoteWeights:
     # The best unit is quoted with up to this many units around it in its section.
     window: int = 2
     # Another unit of the article joins the quote when its score is at least this share of the best one's.
-    companion_ratio: float = 0.8
+    companion_ratio: float = 0.7
     # Below this best meaning score (similarity, heading and rank alone, as first tuned) the
     # sources are taken not to answer the question: the terms a question shares with an article
     # say little about whether the article answers it.
@@ -314,6 +314,10 @@ STEP = re.compile(
 )
 
 
+# A list item that asks a question and answers it.
+ANSWERED_QUESTION = re.compile(r"^[^?]{8,200}\?\s+\S")
+
+
 def meaning_score(item: ScoredUnit, weights: QuoteWeights = WEIGHTS) -> float:
     """How close in meaning a unit is to the question, with its heading and the search's rank."""
     return (
@@ -434,12 +438,27 @@ def choose(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, questio
     combine(scored, weights, question=question)
     _add_likelihood(scored, weights)
     best = max(scored, key=lambda s: s.score)
-    chosen = _window(best, scored, weights.window)
+    # A question and its answer ("**Can I …?** Yes, …") says all it has to say: the item after it
+    # answers another question.
+    window = _window(best, scored, 1 if ANSWERED_QUESTION.match(best.unit.text) else weights.window)
+    # The best unit's lead-in runs on into what it introduces; its other neighbours give way to
+    # units that score almost as well.
+    chosen = window if best.unit.text.endswith(":") else [best]
     texts = {s.unit.text for s in chosen}
     for item in sorted(scored, key=lambda s: s.score, reverse=True):
         if len(chosen) >= MAX_UNITS or item.score < weights.companion_ratio * best.score:
             break
-        if item.chunk.document_id == best.chunk.document_id and item.unit.text not in texts:
+        if item.chunk.document_id != best.chunk.document_id or item.unit.text in texts:
+            continue
+        # A lead-in ("… the power needed at the new position is:") comes with what it introduces,
+        # or not at all.
+        joining = _window(item, scored, 2) if item.unit.text.endswith(":") else [item]
+        joining = [j for j in joining if j.unit.text not in texts]
+        if len(chosen) + len(joining) <= MAX_UNITS:
+            chosen += joining
+            texts.update(j.unit.text for j in joining)
+    for item in window:
+        if len(chosen) < MAX_UNITS and item.unit.text not in texts:
             chosen.append(item)
             texts.add(item.unit.text)
     chosen.sort(key=_order)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from assistant.knowledge.chunking import chunk_document, parse_front_matter
+from assistant.knowledge.chunking import CHUNKING_VERSION, chunk_document, parse_front_matter
 from assistant.knowledge.errors import KnowledgeDocumentInvalid
 from assistant.knowledge.privacy import document_privacy_check
 from assistant.llm.embeddings import count_tokens, embed_texts
@@ -69,7 +69,10 @@ def knowledge_document_ingest(
     slug = slugify(slug or title)[:200]
     if not slug:
         raise KnowledgeDocumentInvalid({"slug": "A document needs a slug or a title to derive one from."})
-    digest = content_hash(f"{title}\n{category}\n{content}")
+    # An article is re-cut when the chunking changes; a product's short description cuts the same
+    # way under every version, and re-embedding the whole catalogue for it would cost minutes.
+    chunking = "" if source_type == "product" else f"\nchunking {CHUNKING_VERSION}"
+    digest = content_hash(f"{title}\n{category}\n{content}{chunking}")
     lookup = {"product_id": product_id} if product_id is not None else {"slug": slug}
     document = KnowledgeDocument.objects.select_for_update().filter(**lookup).first()
     if document is not None and not replace_existing:

@@ -1,4 +1,5 @@
 from assistant.knowledge.chunking import chunk_document, parse_front_matter
+from assistant.knowledge.sentences import passage_units
 from assistant.llm.embeddings import count_tokens
 
 ARTICLE = (
@@ -65,3 +66,22 @@ def test_an_overlong_paragraph_is_split_at_sentences():
     )
     assert len(chunks) > 3
     assert all(c.token_count <= 80 for c in chunks)
+
+
+def test_a_long_list_is_cut_between_its_items_and_each_item_is_quoted_whole():
+    items = [
+        f"- **My glasses slide down. Question {i}: can they be fixed?** Usually by adjustment number {i}: "
+        "tightening the bend behind the ears. Bringing the pads closer also helps."
+        for i in range(10)
+    ]
+    body = "# Frame fitting\n\n## Questions patients ask\n\n" + "\n".join(items)
+    chunks = chunk_document(body, title="Frame fitting", count_tokens=count_tokens, max_tokens=80, overlap_tokens=20)
+    assert len(chunks) > 1
+    units = [u for chunk in chunks for u in passage_units(chunk.text)]
+    # Every unit is a whole item, question and answer together, never a sentence cut from one.
+    assert {u.text for u in units} == {
+        f"My glasses slide down. Question {i}: can they be fixed? Usually by adjustment number {i}: "
+        "tightening the bend behind the ears. Bringing the pads closer also helps."
+        for i in range(10)
+    }
+    assert all(u.kind == "item" for u in units)
