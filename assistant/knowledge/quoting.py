@@ -75,7 +75,7 @@ class QuoteWeights:
     # Below this best meaning score (similarity, heading and rank alone, as first tuned) the
     # sources are taken not to answer the question: the terms a question shares with an article
     # say little about whether the article answers it.
-    covered_score: float = 0.75
+    covered_score: float = 0.8
     covered_heading: float = 0.15
     covered_prior: float = 0.2
     covered_retrieved: float = 0.1
