@@ -8,8 +8,10 @@ knowledge base does not answer counts as answered when the reply says so.
 
 The first split was fixed when the questions were written, before anything was tuned: a question
 is held out ("heldout") when sha256(question) mod 3 == 0. That split was scored twice and has been
-tuned on since. `knowledge_questions_heldout2.jsonl` is the held-out split now ("heldout2"): 80
-questions written afterwards, committed before the assistant first answered them, and never tuned on.
+tuned on since. Each later split (`knowledge_questions_heldout2.jsonl`, `…heldout3.jsonl`: 80
+questions each) was written afterwards from the articles' names alone, committed before the
+assistant first answered it, and scored once before it was tuned on; the newest is the held-out
+split (benchmarks/RESULTS.md says which splits have been tuned on).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from assistant.knowledge.quoting import Likelihoods
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 
 QUESTIONS_FILE = Path(__file__).with_name("knowledge_questions.jsonl")
-HELDOUT2_FILE = Path(__file__).with_name("knowledge_questions_heldout2.jsonl")
-SPLITS = ("dev", "heldout", "heldout2")
+HELDOUT_FILES = tuple(Path(__file__).with_name(f"knowledge_questions_heldout{n}.jsonl") for n in (2, 3))
+SPLITS = ("dev", "heldout", "heldout2", "heldout3")
 # A model's own words for a question and its sources: a stream of text pieces.
 OwnWords = Callable[[str, Sequence[RetrievedChunk]], Iterable[str]]
 
@@ -55,7 +57,7 @@ class KnowledgeQuestion:
 def knowledge_questions(*, split: str | None = None) -> list[KnowledgeQuestion]:
     items = [
         json.loads(line)
-        for path in (QUESTIONS_FILE, HELDOUT2_FILE)
+        for path in (QUESTIONS_FILE, *HELDOUT_FILES)
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--k", type=int, default=5)
         parser.add_argument(
-            "--split", choices=["dev", "heldout", "heldout2"], help="one split of the knowledge questions"
+            "--split", choices=["dev", "heldout", "heldout2", "heldout3"], help="one split of the knowledge questions"
         )
         parser.add_argument(
             "--own-words-gguf",
