@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 
 from assistant.chat.drafts import AnswerEvent, Draft
 from assistant.chat.grounding import SentenceGate
+from assistant.knowledge.lay_terms import with_article_terms
 from assistant.knowledge.quoting import Likelihoods, Quote, quote_for
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 from assistant.llm.errors import InferenceError, Unavailable
@@ -121,7 +122,7 @@ def knowledge_reply(question: str, *, likelihoods: Likelihoods | None = None) ->
     evaluation measures, benchmarks/quote_reranking.py; the assistant quotes without it)."""
     nearest = knowledge_search(query=question, limit=KNOWLEDGE_CHUNKS)
     chunks = [c for c in nearest if c.score >= KNOWLEDGE_MIN_SCORE]
-    quote = quote_for(question, chunks, likelihoods=likelihoods)
+    quote = quote_for(with_article_terms(question), chunks, likelihoods=likelihoods)
     return KnowledgeReply(question=question, chunks=chunks, nearest=nearest, quote=quote)
 
 

@@ -46,6 +46,8 @@ from assistant.knowledge.sentences import STOPWORDS, TextUnit, passage_units
 from assistant.llm.embeddings import embed_texts
 
 MAX_UNITS = 3
+# A list item that asks a question and answers it ("Can I …? Yes, …"), its question first.
+ANSWERED_QUESTION = re.compile(r"^([^?]{8,200}\?)\s+\S")
 # For (context, continuation) pairs, the summed log-probability of each continuation after its
 # context and its token count: llm_runtime.continuation_likelihood, in a worker or in this process.
 Likelihoods = Callable[[Sequence[tuple[str, str]]], Sequence[tuple[float, int]]]
@@ -68,6 +70,9 @@ class QuoteWeights:
     definition: float = 0.2
     cause: float = 0.1
     step: float = 0.1
+    # An item's question as close to the one asked (the embedding model was trained on pairs of
+    # questions that ask the same thing, so question to question is its strongest signal).
+    question_match: float = 0.4
     # The best unit is quoted with up to this many units around it in its section.
     window: int = 2
     # Another unit of the article joins the quote when its score is at least this share of the best one's.
@@ -99,6 +104,8 @@ class ScoredUnit:
     heading: float = 0.0
     terms: float = 0.0  # IDF-weighted share of the question's terms in the unit
     heading_terms: float = 0.0  # ... found only in its section's name or article's title
+    # For an item that asks a question and answers it: how close its question is to the one asked.
+    question_match: float = 0.0
     # log p(unit | question) - log p(unit) under the chat model, in nats (None: not read by it).
     likelihood: float | None = None
     score: float = 0.0
@@ -140,7 +147,9 @@ class _UnitCache:
     together, and embedding the units is most of the cost of quoting."""
 
     def __init__(self, size: int = 8192) -> None:
-        self._items: OrderedDict[tuple[int, int], tuple[list[TextUnit], list[list[float]]]] = OrderedDict()
+        self._items: OrderedDict[
+            tuple[int, int], tuple[list[TextUnit], list[list[float]], list[list[float] | None]]
+        ] = OrderedDict()
         self._size = size
         self._headings: dict[str, list[float]] = {}
         self._lock = threading.Lock()
@@ -156,17 +165,27 @@ class _UnitCache:
         with self._lock:
             return [self._headings[n] for n in names]
 
-    def get_many(self, chunks: Sequence[RetrievedChunk]) -> list[tuple[list[TextUnit], list[list[float]]]]:
+    def get_many(
+        self, chunks: Sequence[RetrievedChunk]
+    ) -> list[tuple[list[TextUnit], list[list[float]], list[list[float] | None]]]:
+        """Each chunk's units, their embeddings (read in context), and the embeddings of the
+        questions the question-and-answer items ask (None for other units)."""
         keys = [(chunk.chunk_id, hash(chunk.text)) for chunk in chunks]
         with self._lock:
             missing = [(k, c) for k, c in zip(keys, chunks, strict=True) if k not in self._items]
         if missing:
             parsed = [(k, c, passage_units(c.text)) for k, c in missing]
             texts = [in_context(c, u) for _, c, units in parsed for u in units]
-            vectors = iter(embed_texts(texts, batch_size=32)) if texts else iter([])
+            asked = [m.group(1) for _, _, units in parsed for u in units if (m := ANSWERED_QUESTION.match(u.text))]
+            vectors = iter(embed_texts(texts + asked, batch_size=32)) if texts else iter([])
+            unit_vectors = [next(vectors) for _ in texts]
             with self._lock:
+                at = 0
                 for key, _, units in parsed:
-                    self._items[key] = (units, [next(vectors) for _ in units])
+                    own = unit_vectors[at : at + len(units)]
+                    at += len(units)
+                    questions = [next(vectors) if ANSWERED_QUESTION.match(u.text) else None for u in units]
+                    self._items[key] = (units, own, questions)
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
         with self._lock:
@@ -256,8 +275,9 @@ def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredU
     scored: list[ScoredUnit] = []
     vectors: list[list[float]] = []
     seen: set[tuple[int, str]] = set()
-    for chunk, (units, unit_vectors) in zip(candidates, _units.get_many(candidates), strict=True):
-        for index, (unit, vector) in enumerate(zip(units, unit_vectors, strict=True)):
+    asked_vectors: list[list[float] | None] = []
+    for chunk, (units, unit_vectors, question_vectors) in zip(candidates, _units.get_many(candidates), strict=True):
+        for index, (unit, vector, asked_vector) in enumerate(zip(units, unit_vectors, question_vectors, strict=True)):
             if (chunk.document_id, unit.text) in seen:  # the overlap between consecutive chunks
                 continue
             seen.add((chunk.document_id, unit.text))
@@ -271,6 +291,7 @@ def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredU
                 )
             )
             vectors.append(vector)
+            asked_vectors.append(asked_vector)
     if not scored:
         return []
     headings = sorted({section(s.chunk.heading) for s in scored})
@@ -279,8 +300,9 @@ def score_units(question: str, chunks: Sequence[RetrievedChunk]) -> list[ScoredU
     idf = _rarity.idf()
     asked = terms(question)
     total = sum(idf(t) for t in asked) or 1.0
-    for item, vector in zip(scored, vectors, strict=True):
+    for item, vector, asked_vector in zip(scored, vectors, asked_vectors, strict=True):
         item.semantic = _dot(question_vector, vector)
+        item.question_match = _dot(question_vector, asked_vector) if asked_vector is not None else 0.0
         item.heading = heading_similarity[section(item.chunk.heading)]
         own = asked & terms(item.unit.text)
         around = asked & (terms(section(item.chunk.heading)) | terms(item.chunk.title))
@@ -314,10 +336,6 @@ STEP = re.compile(
 )
 
 
-# A list item that asks a question and answers it.
-ANSWERED_QUESTION = re.compile(r"^[^?]{8,200}\?\s+\S")
-
-
 def meaning_score(item: ScoredUnit, weights: QuoteWeights = WEIGHTS) -> float:
     """How close in meaning a unit is to the question, with its heading and the search's rank."""
     return (
@@ -343,6 +361,7 @@ def combine(scored: list[ScoredUnit], weights: QuoteWeights = WEIGHTS, *, questi
             + (weights.retrieved if item.retrieved else 0.0)
             + weights.terms * item.terms
             + weights.heading_terms * item.heading_terms
+            + weights.question_match * item.question_match
             + sum(weight for asked, pattern, weight in asks if asked and pattern.search(item.unit.text))
         )
         if item.unit.text.endswith(":"):

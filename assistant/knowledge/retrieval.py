@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from assistant.knowledge.lay_terms import with_article_terms
 from assistant.llm.embeddings import embed_texts
 
 RRF_K = 60
@@ -76,6 +77,8 @@ def knowledge_search(
     query = query.strip()
     if not query:
         return []
+    # Patients' words for the articles' terms ("half-moon" for a bifocal segment) join the query.
+    query = with_article_terms(query)
     vector = list(query_vector) if query_vector is not None else embed_texts([query])[0]
     literal = vector_literal(vector)
     filters = ["c.embedding IS NOT NULL"]
