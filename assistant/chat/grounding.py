@@ -19,6 +19,13 @@ model's answer is let through one whole sentence at a time, and a sentence is dr
   relation or a quantity ("greater", "same", "always", "only"), and no specific word that only
   another article of the sources has; it must agree with the sentence on what is negated ("not
   lighter"), and be close to it in meaning (embedding similarity at least `place_similarity`),
+- joins clauses of which one is said by no place (each clause must be, when the sentence as a
+  whole is not said by one place; and a source sentence with a clause of its own tacked on is
+  dropped),
+- copies a signpost of the sources (a heading path), talks about the question ("you've just
+  answered a question about …"), answers "Yes"/"No" to a question that asked what, which or
+  which of two (a source item's own answer to its own question), or gives a reason ("Because …")
+  to a question that asked no why,
 - takes back what it says ("…, but it is not a prism"),
 - contradicts the place that carries it: the sentence says "plus" where the source
   says "minus", "thicker" where it says "thinner", or gives other figures (1.67 for 1.74),
@@ -58,9 +65,24 @@ TAUTOLOGY = re.compile(
 # Talk about the answer, the question or the text instead of about optics.
 META = re.compile(
     r"\b(the answer|this question|the question|reference text|the text|the context|you're right|you are right|"
-    r"you are correct|you're correct|as mentioned|mentioned earlier|in summary|here is|here's|as follows|the following)\b",
+    r"you are correct|you're correct|as mentioned|mentioned earlier|in summary|here is|here's|as follows|the following|"
+    r"(?:you've|you have|i've|i have) (?:just )?(?:asked|answered)|a question about)\b",
     re.IGNORECASE,
 )
+# A heading path copied from the sources ("Contact lens hygiene > The core rules > 3."): a
+# signpost, not an answer.
+HEADING_PATH = re.compile(r"\S >\s\S")
+# Markdown a model copies from the sources' list items: a bullet, bold markers.
+MARKUP = re.compile(r"^(?:[-*+]\s+|\*\*\s*)+|\*\*")
+# "Yes …" or "No …" answers a question that can be answered so; "Because …" answers a why.
+ANSWERS_YES_NO = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
+ANSWERS_WHY = re.compile(r"^because\b", re.IGNORECASE)
+# A question that asks what, which, how … (its first words), or which of two ("… A or B?").
+OPEN_QUESTION = re.compile(
+    r"^\W*(?:\w+\W+){0,2}?(?:what|which|when|where|who|whom|whose|why|how)\b|\b(?:or|versus|vs)\b(?! not\b)[^?]*\?\s*$",
+    re.IGNORECASE,
+)
+WHY_QUESTION = re.compile(r"\b(?:why|how come|what causes|what makes|reason)\b", re.IGNORECASE)
 # A first sentence that points back to something nobody has said yet.
 DANGLING = re.compile(r"^(this|that|these|those|it|they|such)\b", re.IGNORECASE)
 # Names and abbreviations: capitalised words after the first, and words in capitals.
@@ -347,6 +369,7 @@ class SentenceGate:
         self.thresholds = thresholds or THRESHOLDS
         self.source_texts = list(sources)
         self.question_stems = stems(content_words(question))
+        self.question = question
         self.sources: list[SourceSentence] = []
         self.places: list[Place] = []
         articles: dict[str, int] = {}
@@ -461,6 +484,13 @@ class SentenceGate:
             return "asks instead of answering"
         if META.search(sentence):
             return "talks about the answer, not about optics"
+        if HEADING_PATH.search(sentence):
+            return "a heading of the sources, not an answer"
+        if self.question and ANSWERS_YES_NO.match(sentence) and OPEN_QUESTION.search(self.question):
+            # The "Yes: …" of a source's own question and answer, under a question that asked what or which.
+            return "answers yes or no to a question that asked something else"
+        if self.question and ANSWERS_WHY.match(sentence) and not WHY_QUESTION.search(self.question):
+            return "gives a reason nobody asked for"
         if not self.accepted and DANGLING.match(sentence):
             return "points back to nothing"
         if len(sentence.split()) > MAX_WORDS:
@@ -484,12 +514,19 @@ class SentenceGate:
         if CLAIM.search(sentence) and (support is None or support.coverage < self.thresholds.claim_share):
             return "a claim no one place in the sources makes"
         reason = self._place_verdict(sentence, support)
+        clauses = self._clauses(sentence)
         if reason is not None:
-            clauses = self._clauses(sentence)
             # A sentence that joins two facts ("…: the sphere plus half the cylinder", "…, so …")
             # passes when each of its clauses is said by one place on its own terms.
             if len(clauses) < 2 or any(self._place_verdict(c, self.support(c)) is not None for c in clauses):
                 return reason
+        elif len(clauses) > 1 and any(
+            (clause_support := self.support(c)) is None or clause_support.coverage < self.thresholds.place_coverage
+            for c in clauses
+        ):
+            # Most of the words of one place, with a clause of its own tacked on ("…, and let you know
+            # about the last time you had a problem").
+            return "a clause no source sentence says"
         share, carrier, place_numbers, place = self._carrier(stems(words))
         if share < self.thresholds.local_support or carrier is None:
             return "no one place in the sources says it"
@@ -615,7 +652,7 @@ class SentenceGate:
 
     def _judge(self, sentence: str) -> str | None:
         # A small model imitates the "[1]" of the prompt, or announces its answer first.
-        sentence = PREAMBLE.sub("", CITATION_MARK.sub("", sentence)).strip()
+        sentence = MARKUP.sub("", PREAMBLE.sub("", CITATION_MARK.sub("", sentence)).strip()).strip()
         reason = self.verdict(sentence)
         self.verdicts.append((sentence, reason))
         if reason is None:

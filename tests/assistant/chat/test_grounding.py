@@ -110,6 +110,40 @@ def test_a_sentence_joining_clauses_passes_when_one_place_says_each_clause():
     assert prism_reason(mixed) is not None
 
 
+def test_signposts_and_answers_to_another_question_are_dropped():
+    # A heading path copied from the sources, and talk about the question.
+    assert prism_reason("Prism in spectacle prescriptions > How prism is supplied > 2.") == (
+        "a heading of the sources, not an answer"
+    )
+    assert prism_reason("You've just answered a question about Fresnel prisms.") is not None
+    # A source item's own "Yes: …" under a question that asked what or which of two.
+    fresnel_yes = "Yes: Fresnel prisms are thin press-on sheets, useful for temporary or trial prescriptions."
+    gate = SentenceGate(PRISM_SOURCES, question="Which prism is used for a trial prescription?", max_sentences=99)
+    assert gate.verdict(fresnel_yes) == "answers yes or no to a question that asked something else"
+    gate = SentenceGate(PRISM_SOURCES, question="Can a prism be stuck on for a trial?", max_sentences=99)
+    assert gate.verdict(fresnel_yes) is None
+    # "Because …" under a question that asked no why.
+    because = "Because Fresnel prisms are thin press-on sheets, useful for temporary or trial prescriptions."
+    assert prism_reason(because) == "gives a reason nobody asked for"
+
+
+def test_a_clause_of_its_own_tacked_on_to_a_source_sentence_is_dropped():
+    tacked = (
+        "A higher index lens can achieve the same power with flatter surfaces, giving a thinner lens, "
+        "and it helps you remember the last time you had a problem."
+    )
+    assert prism_reason(tacked.split(", and it")[0] + ".") is None
+    assert prism_reason(tacked) == "a clause no source sentence says"
+
+
+def test_markup_copied_from_a_list_item_is_not_shown():
+    gate = SentenceGate(PRISM_SOURCES, question="What is a Fresnel prism for?")
+    out = gate.feed("** Fresnel prisms are thin press-on sheets, useful for temporary or trial prescriptions. ")
+    assert out + gate.close() == [
+        "Fresnel prisms are thin press-on sheets, useful for temporary or trial prescriptions."
+    ]
+
+
 def test_a_figure_from_another_source_sentence_is_dropped():
     assert prism_reason("A -1.00 ground prism lens is thicker at the base edge.") == (
         "a figure from another source sentence"
