@@ -79,7 +79,8 @@ ANSWERS_YES_NO = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
 ANSWERS_WHY = re.compile(r"^because\b", re.IGNORECASE)
 # A question that asks what, which, how … (its first words), or which of two ("… A or B?").
 OPEN_QUESTION = re.compile(
-    r"^\W*(?:\w+\W+){0,2}?(?:what|which|when|where|who|whom|whose|why|how)\b|\b(?:or|versus|vs)\b(?! not\b)[^?]*\?\s*$",
+    r"^\W*(?:\w+\W+){0,2}?(?:what|which|when|where|who|whom|whose|why|how)\b|\b(?:or|versus|vs)\b(?! not\b)[^?]*\?\s*$"
+    r"|\b(?:and|but)\s+(?:what|which|when|where|who|why|how)\b",
     re.IGNORECASE,
 )
 WHY_QUESTION = re.compile(r"\b(?:why|how come|what causes|what makes|reason)\b", re.IGNORECASE)
@@ -370,6 +371,10 @@ class SentenceGate:
         self.source_texts = list(sources)
         self.question_stems = stems(content_words(question))
         self.question = question
+        # Every part of the sources' heading paths ("Lens tints > Sunglass filter categories").
+        self.headings = {
+            part.strip().lower() for source in sources for part in source.split("\n", 1)[0].split(" > ") if part.strip()
+        }
         self.sources: list[SourceSentence] = []
         self.places: list[Place] = []
         articles: dict[str, int] = {}
@@ -484,7 +489,7 @@ class SentenceGate:
             return "asks instead of answering"
         if META.search(sentence):
             return "talks about the answer, not about optics"
-        if HEADING_PATH.search(sentence):
+        if HEADING_PATH.search(sentence) or sentence.rstrip(".:").strip().lower() in self.headings:
             return "a heading of the sources, not an answer"
         if self.question and ANSWERS_YES_NO.match(sentence) and OPEN_QUESTION.search(self.question):
             # The "Yes: …" of a source's own question and answer, under a question that asked what or which.

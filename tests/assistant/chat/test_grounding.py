@@ -115,10 +115,13 @@ def test_signposts_and_answers_to_another_question_are_dropped():
     assert prism_reason("Prism in spectacle prescriptions > How prism is supplied > 2.") == (
         "a heading of the sources, not an answer"
     )
+    assert prism_reason("How prism is supplied.") == "a heading of the sources, not an answer"
     assert prism_reason("You've just answered a question about Fresnel prisms.") is not None
     # A source item's own "Yes: …" under a question that asked what or which of two.
     fresnel_yes = "Yes: Fresnel prisms are thin press-on sheets, useful for temporary or trial prescriptions."
     gate = SentenceGate(PRISM_SOURCES, question="Which prism is used for a trial prescription?", max_sentences=99)
+    assert gate.verdict(fresnel_yes) == "answers yes or no to a question that asked something else"
+    gate = SentenceGate(PRISM_SOURCES, question="Is a Fresnel prism good and what does it cost?", max_sentences=99)
     assert gate.verdict(fresnel_yes) == "answers yes or no to a question that asked something else"
     gate = SentenceGate(PRISM_SOURCES, question="Can a prism be stuck on for a trial?", max_sentences=99)
     assert gate.verdict(fresnel_yes) is None
