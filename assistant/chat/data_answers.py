@@ -41,6 +41,7 @@ YES = re.compile(
 )
 SUGGESTION = re.compile(r"Did you mean (.+?)\?")
 MODEL_MAX_TOKENS = 160
+NEW_QUESTION_WORDS = 6
 
 
 def emits_tool_calls(version: Any) -> bool:
@@ -63,6 +64,10 @@ def plan_question(question: str, *, user: Any, today: date, version: Any = None,
     plan = _plan(question, user=user, today=today, version=version)
     if plan.route in ("tools", "refusal") or thread is None:
         return plan
+    if plan.route == "knowledge" and _asks_anew(question):
+        # A whole question of its own ("How long is a glasses prescription valid for?") after a
+        # question back is a new question, not the answer to that one.
+        return plan
     earlier = _question_asked_back(thread)
     if earlier is None:
         return plan
@@ -73,6 +78,12 @@ def plan_question(question: str, *, user: Any, today: date, version: Any = None,
         followed.notes["read_as"] = combined
         return followed if followed.route != "clarify" or plan.route == "knowledge" else plan
     return plan
+
+
+def _asks_anew(message: str) -> bool:
+    """A message that is a whole question: it ends with a question mark and runs to several words
+    ("units sold?" and "for October?" answer a question back)."""
+    return message.rstrip().endswith("?") and len(message.split()) >= NEW_QUESTION_WORDS
 
 
 def _plan(question: str, *, user: Any, today: date, version: Any) -> Plan:

@@ -160,6 +160,7 @@ LOGIC_WORDS = frozenset(
 KNOWLEDGE_CUE = P(
     r"^\s*(?:what (?:is|are|does)|whats? (?:a|an)|how (?:do|does|often|long|should|can)|why|should|can i|is it|is there|are there|explain|define|tell me about|what causes|when should)\b"
 )
+WHY = P(r"^\s*(?:why|how come)\b")
 VAGUE = P(
     r"\bhow (?:are|were|did|have) (?:we|things|sales|(?:the |our )?(?:store|shop|practice|business)) (?:doing|do|done|going|been)\b|\bhow(?: is| was| has)? (?:business|trade)\b|\bperformance\b"
 )
@@ -571,6 +572,10 @@ def _read(words: Words, question: str, today: date, names: PracticeNames, writte
     if parts.metric is None and parts.group_by == GroupBy.PAYMENT_METHOD and not parts.rank:
         parts.metric = Metric.REVENUE  # a breakdown of payments is of the money paid
     if parts.metric is None:
+        if not data_cue and not RECORDS_WORDS.search(text) and WHY.search(text):
+            # "Why don't my photochromic lenses go dark on hot summer days?" names a lens category and
+            # a time of year, but a why that asks of the records speaks of them ("why did our sales fall").
+            return Reading(kind="knowledge")
         if VAGUE.search(text):
             raise QuestionBack(
                 "Which figure would you like: revenue, units sold or the number of sales (and for which period)?"

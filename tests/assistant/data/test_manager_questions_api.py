@@ -207,6 +207,18 @@ def test_a_question_back_is_stored_as_one_and_a_reply_answers_the_question(demo,
     assert yes["kind"] == "data" and yes["content"].startswith("1–28 February 2026, frames")
 
 
+def test_a_whole_new_question_after_a_question_back_is_read_on_its_own(demo, ask):
+    question = ask(demo["manager"])
+    back = question("How many frames did we sell?")
+    assert back["kind"] == "clarification"
+    # An optics question of its own, not the period asked for.
+    answer = question("How long is a glasses prescription valid for in the UK?")
+    assert answer["kind"] != "clarification" and "frames" not in answer["content"].lower()
+    # An optics question whose words name a lens category and a time of year is not a data question.
+    answer = question("Why don't my photochromic lenses go as dark on hot summer days?")
+    assert answer["kind"] != "clarification"
+
+
 def test_the_structured_query_is_kept_as_the_answers_source(demo, ask):
     body = ask(demo["manager"])("How many progressive lenses did we sell last month?")
     assert body["planner"] == "parser"
