@@ -51,7 +51,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from assistant.knowledge.sentences import content_words, passage_units
+from assistant.knowledge.sentences import content_words, passage_units, stated
 
 # A sentence ends at . ! or ? followed by a space; a point inside a number ("1.67") does not end one.
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+?[.!?]+(?=\s|$)")
@@ -381,11 +381,13 @@ class SentenceGate:
         for source in sources:
             # Chunks of one article count as one source: a sentence may draw on all of it.
             index = articles.setdefault(source.split("\n", 1)[0].split(" > ", 1)[0].strip(), len(articles))
+            # An item's question ("What does a plus number on my prescription mean?") says nothing:
+            # its words support no sentence, only its answer does.
             units = [
                 SourceSentence(
-                    text=unit.text,
-                    stems=frozenset(stems(content_words(unit.text))),
-                    numbers=frozenset(NUMBER.findall(unit.text)),
+                    text=stated(unit.text),
+                    stems=frozenset(stems(content_words(stated(unit.text)))),
+                    numbers=frozenset(NUMBER.findall(stated(unit.text))),
                     source=index,
                 )
                 for unit in passage_units(source)

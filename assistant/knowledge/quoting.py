@@ -42,12 +42,10 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from assistant.knowledge.retrieval import RetrievedChunk, document_chunks
-from assistant.knowledge.sentences import STOPWORDS, TextUnit, passage_units
+from assistant.knowledge.sentences import ANSWERED_QUESTION, STOPWORDS, TextUnit, passage_units
 from assistant.llm.embeddings import embed_texts
 
 MAX_UNITS = 3
-# A list item that asks a question and answers it ("Can I …? Yes, …"), its question first.
-ANSWERED_QUESTION = re.compile(r"^([^?]{8,200}\?)\s+\S")
 # For (context, continuation) pairs, the summed log-probability of each continuation after its
 # context and its token count: llm_runtime.continuation_likelihood, in a worker or in this process.
 Likelihoods = Callable[[Sequence[tuple[str, str]]], Sequence[tuple[float, int]]]

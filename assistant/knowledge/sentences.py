@@ -15,6 +15,8 @@ from dataclasses import dataclass
 SENTENCE_END = re.compile(r"(?<=[.!?])([\"”’)]*)\s+(?=[\"“(*]*[A-Z0-9+\-±])")
 ABBREVIATIONS = ("e.g.", "i.e.", "approx.", "cf.", "vs.", "no.", "dr.", "mr.", "mrs.", "st.", "fig.")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+# A list item that asks a question and answers it ("Can I …? Yes, …"), its question first.
+ANSWERED_QUESTION = re.compile(r"^([^?]{8,200}\?)\s+\S")
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 WORD = re.compile(r"[a-z]+")
 STOPWORDS = frozenset(
@@ -105,3 +107,10 @@ def passage_units(text: str) -> list[TextUnit]:
 def content_words(text: str) -> list[str]:
     """Lower-case words of three letters or more that are not function words."""
     return [w for w in WORD.findall(text.lower()) if len(w) > 2 and w not in STOPWORDS]
+
+
+def stated(text: str) -> str:
+    """What a unit states: the answer of a question-and-answer item (a question states nothing),
+    the whole of any other unit."""
+    asked = ANSWERED_QUESTION.match(text)
+    return text[asked.end(1) :].strip() if asked else text

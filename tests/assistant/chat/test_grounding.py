@@ -262,3 +262,15 @@ def test_own_words_are_grounded_in_the_quoted_article_only():
     assert [s.split("\n", 1)[0] for s in KnowledgeReply(question, [case], [case], None).gate().source_texts] == [
         "Contact lens care"
     ]
+
+
+def test_an_items_question_supports_nothing_only_its_answer_does():
+    sources = [
+        "Reading a spectacle prescription > Questions patients ask\n\n"
+        "- **What does a minus or a plus number on my prescription mean?** A minus sphere corrects short sight "
+        "and a plus sphere corrects long sight; the bigger the number, the stronger the lens."
+    ]
+    gate = SentenceGate(sources, question="What does the plus number on my prescription mean?", max_sentences=99)
+    # Every word from the item's question, and nonsense.
+    assert gate.verdict("The plus number on a prescription is the number of the lens that is being used.") is not None
+    assert gate.verdict("A plus sphere corrects long sight, and the bigger the number, the stronger the lens.") is None
