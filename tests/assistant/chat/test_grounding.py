@@ -235,7 +235,7 @@ def test_on_the_labelled_sentences_small_models_wrote_the_gate_keeps_most_good_o
     # Target 80%; a sentence must now be said by one place in the sources, and paraphrases that
     # join two places are dropped with the nonsense (measured 50%, benchmarks/RESULTS.md): this
     # holds the level reached.
-    assert sum(v.passed for v in good) / len(good) >= 0.45
+    assert sum(v.passed for v in good) / len(good) >= 0.5
     # None passes: the target.
     assert [v.sentence for v in bad if v.passed] == []
 
