@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from assistant.knowledge.lay_terms import with_article_terms
+from assistant.knowledge.sentences import plain
 from assistant.llm.embeddings import embed_texts
 
 RRF_K = 60
@@ -34,7 +35,8 @@ class RetrievedChunk:
     score: float
 
     def snippet(self, length: int = 240) -> str:
-        text = " ".join(self.text.split())
+        """The chunk's opening as plain text (shown under an answer: no Markdown bold markers)."""
+        text = plain(self.text)
         return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
 
     def passage(self, length: int = 600) -> str:

@@ -39,3 +39,13 @@ def test_the_search_finds_the_article_a_lay_question_means(db):
     )
     found = knowledge_search(query="What's the half-moon bit at the bottom of my dad's glasses?", limit=1)
     assert [c.slug for c in found] == ["bifocal-lenses"]
+
+
+def test_a_found_chunk_is_shown_as_plain_text(db):
+    knowledge_document_ingest(
+        content="# Lens care\n\n## Questions patients ask\n\n- **How often should I replace my case?** At least monthly.",
+        slug="lens-care",
+        embed="now",
+    )
+    (found,) = knowledge_search(query="How often should I replace my contact lens case?", limit=1)
+    assert "**" not in found.snippet() and "How often should I replace my case? At least monthly." in found.snippet()
