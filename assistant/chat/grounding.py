@@ -385,12 +385,12 @@ class SentenceGate:
             # its words support no sentence, only its answer does.
             units = [
                 SourceSentence(
-                    text=stated(unit.text),
-                    stems=frozenset(stems(content_words(stated(unit.text)))),
-                    numbers=frozenset(NUMBER.findall(stated(unit.text))),
+                    text=text,
+                    stems=frozenset(stems(content_words(text))),
+                    numbers=frozenset(NUMBER.findall(text)),
                     source=index,
                 )
-                for unit in passage_units(source)
+                for text in (stated(unit.text) for unit in passage_units(source))
             ]
             self.sources += units
             self.places += [Place((unit,)) for unit in units]

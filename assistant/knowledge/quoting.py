@@ -173,17 +173,17 @@ class _UnitCache:
             missing = [(k, c) for k, c in zip(keys, chunks, strict=True) if k not in self._items]
         if missing:
             parsed = [(k, c, passage_units(c.text)) for k, c in missing]
+            asked = [
+                [m.group(1) if (m := ANSWERED_QUESTION.match(u.text)) else None for u in units] for *_, units in parsed
+            ]
             texts = [in_context(c, u) for _, c, units in parsed for u in units]
-            asked = [m.group(1) for _, _, units in parsed for u in units if (m := ANSWERED_QUESTION.match(u.text))]
-            vectors = iter(embed_texts(texts + asked, batch_size=32)) if texts else iter([])
-            unit_vectors = [next(vectors) for _ in texts]
+            vectors = (
+                iter(embed_texts(texts + [q for qs in asked for q in qs if q], batch_size=32)) if texts else iter([])
+            )
+            own = [[next(vectors) for _ in units] for *_, units in parsed]  # the units' first, then the questions'
             with self._lock:
-                at = 0
-                for key, _, units in parsed:
-                    own = unit_vectors[at : at + len(units)]
-                    at += len(units)
-                    questions = [next(vectors) if ANSWERED_QUESTION.match(u.text) else None for u in units]
-                    self._items[key] = (units, own, questions)
+                for (key, _, units), unit_vectors, questions in zip(parsed, own, asked, strict=True):
+                    self._items[key] = (units, unit_vectors, [next(vectors) if q else None for q in questions])
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
         with self._lock:
