@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils.html import escape
 
 from practice import selectors
 from practice.models import (
@@ -143,7 +144,7 @@ def test_a_manager_finds_a_patient_and_sees_the_prescription_as_written(demo, ma
     patient = rx.patient
     client = admin_as(manager)
     listing = client.get("/admin/practice/patient/", {"q": f"{patient.last_name} {patient.date_of_birth:%d/%m/%Y}"})
-    assert patient.first_name.encode() in listing.content
+    assert escape(patient.first_name).encode() in listing.content
     page = client.get(f"/admin/practice/patient/{patient.pk}/change/")
     latest = selectors.patient_latest_prescription(patient=patient)
     assert latest.render().encode() in page.content.replace(b"&#x27;", b"'")
