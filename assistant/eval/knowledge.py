@@ -27,8 +27,8 @@ from assistant.knowledge.quoting import Likelihoods
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 
 QUESTIONS_FILE = Path(__file__).with_name("knowledge_questions.jsonl")
-HELDOUT_FILES = tuple(Path(__file__).with_name(f"knowledge_questions_heldout{n}.jsonl") for n in (2, 3))
-SPLITS = ("dev", "heldout", "heldout2", "heldout3")
+HELDOUT_FILES = tuple(Path(__file__).with_name(f"knowledge_questions_heldout{n}.jsonl") for n in (2, 3, 4))
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")
 # A model's own words for a question and its sources: a stream of text pieces.
 OwnWords = Callable[[str, Sequence[RetrievedChunk]], Iterable[str]]
 

