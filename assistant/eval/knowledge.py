@@ -8,7 +8,7 @@ knowledge base does not answer counts as answered when the reply says so.
 
 The first split was fixed when the questions were written, before anything was tuned: a question
 is held out ("heldout") when sha256(question) mod 3 == 0. That split was scored twice and has been
-tuned on since. Each later split (`knowledge_questions_heldout2.jsonl`, `…heldout3.jsonl`: 80
+tuned on since. Each later split (`knowledge_questions_heldout2.jsonl` to `…heldout4.jsonl`: 80
 questions each) was written afterwards from the articles' names alone, committed before the
 assistant first answered it, and scored once before it was tuned on; the newest is the held-out
 split (benchmarks/RESULTS.md says which splits have been tuned on).
