@@ -51,7 +51,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from assistant.knowledge.sentences import content_words, passage_units, stated
+from assistant.knowledge.sentences import STOPWORDS, content_words, passage_units, plain, stated
 
 # A sentence ends at . ! or ? followed by a space; a point inside a number ("1.67") does not end one.
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+?[.!?]+(?=\s|$)")
@@ -86,6 +86,18 @@ OPEN_QUESTION = re.compile(
 WHY_QUESTION = re.compile(r"\b(?:why|how come|what causes|what makes|reason)\b", re.IGNORECASE)
 # A first sentence that points back to something nobody has said yet.
 DANGLING = re.compile(r"^(this|that|these|those|it|they|such)\b", re.IGNORECASE)
+# A sentence cut at an abbreviation that needs what follows ("Wet AMD vs.").
+BROKEN_OFF = re.compile(r"\b(vs|e\.g|i\.e|cf|incl)\.$", re.IGNORECASE)
+# Five words of the question in a row with one of its asking words, said by no source: the
+# question's words made into an answer ("The line on bifocals for and where should it sit is …").
+QUESTION_RUN = 5
+ASKING = frozenset(
+    {"what", "what's", "where", "when", "why", "how", "which", "who", "should", "could", "would", "do", "does"}
+)
+# "The base curve is the diameter of the lens." where the sources name "the base curve and the
+# diameter": two things the sources list side by side made one.
+DEFINES = re.compile(r"^(?:the |a |an )?([\w\s'-]{2,40}?) (?:is|are|means) the ([\w'-]+)", re.IGNORECASE)
+TOKEN = re.compile(r"[a-z0-9']+")
 # Names and abbreviations: capitalised words after the first, and words in capitals.
 NAME = re.compile(r"(?<=\s)[A-Z][A-Za-z0-9-]+|\b[A-Z]{2,}[A-Za-z0-9]*\b")
 ARITHMETIC = re.compile(
@@ -489,6 +501,12 @@ class SentenceGate:
             return "says nothing"
         if sentence.endswith("?"):
             return "asks instead of answering"
+        if BROKEN_OFF.search(sentence.strip()):
+            return "breaks off"
+        if self._echoes_question(sentence):
+            return "makes the question's words into an answer"
+        if self._makes_two_one(sentence):
+            return "makes two things the sources list side by side one"
         if META.search(sentence):
             return "talks about the answer, not about optics"
         if HEADING_PATH.search(sentence) or sentence.rstrip(".:").strip().lower() in self.headings:
@@ -595,6 +613,32 @@ class SentenceGate:
         if support.similarity < self.thresholds.place_similarity:
             return "not close in meaning to the source sentence it comes from"
         return None
+
+    def _makes_two_one(self, sentence: str) -> bool:
+        # Judged after a label the sentence opens with ("Contact lens base curve and diameter: …").
+        defined = DEFINES.match(sentence.strip()) or DEFINES.match(sentence.partition(": ")[2].strip())
+        if not defined:
+            return False
+        subject, predicate = defined.group(1).split()[-1].lower(), defined.group(2).lower()
+        if subject == predicate or predicate in STOPWORDS:
+            return False
+        a, b = re.escape(subject), re.escape(predicate)
+        side_by_side = re.compile(
+            rf"\b{a}\b[^.;:]{{0,25}}\b(?:and|or)\b[^.;:]{{0,12}}\b{b}\b|\b{b}\b[^.;:]{{0,25}}\b(?:and|or)\b[^.;:]{{0,12}}\b{a}\b"
+        )
+        said = re.compile(rf"\b{a}\b[^.;]{{0,40}}\b(?:is|are|means)\b[^.;]{{0,40}}\b{b}\b")
+        text = plain(" ".join(self.source_texts)).lower()
+        return bool(side_by_side.search(text)) and not said.search(text)
+
+    def _echoes_question(self, sentence: str) -> bool:
+        asked = TOKEN.findall(self.question.lower().replace("’", "'"))
+        said = " " + " ".join(TOKEN.findall(sentence.lower().replace("’", "'"))) + " "
+        sources = " " + " ".join(TOKEN.findall(" ".join(self.source_texts).lower().replace("’", "'"))) + " "
+        for at in range(len(asked) - QUESTION_RUN + 1):
+            run = " " + " ".join(asked[at : at + QUESTION_RUN]) + " "
+            if run in said and run not in sources and ASKING & set(asked[at : at + QUESTION_RUN]):
+                return True
+        return False
 
     def _clauses(self, sentence: str) -> list[str]:
         """The sentence's clauses, each with enough content words to be judged on its own."""

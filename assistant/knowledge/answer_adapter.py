@@ -62,14 +62,14 @@ def article_pairs(text: str, *, title: str) -> list[AnswerPair]:
                 seen.add(unit.text)
                 units.append((f"{section}: {unit.text}", unit.text))
     pairs: list[AnswerPair] = []
-    for at, (in_context, unit) in enumerate(units):
-        asked = ANSWERED_QUESTION.match(unit)
+    for at, (in_context, text) in enumerate(units):
+        asked = ANSWERED_QUESTION.match(text)
         if not asked:
             continue
-        section = in_context[: len(in_context) - len(unit) - 2]
+        heading = in_context[: len(in_context) - len(text) - 2]
         others = tuple(c for i, (c, _) in enumerate(units) if i != at)
         if others:
-            pairs.append(AnswerPair(question=asked.group(1), answer=f"{section}: {stated(unit)}", others=others))
+            pairs.append(AnswerPair(question=asked.group(1), answer=f"{heading}: {stated(text)}", others=others))
     return pairs
 
 
@@ -104,10 +104,7 @@ def adapter_train(
     texts = sorted({t for p in pairs for t in (p.question, p.answer, *p.others)})
     index = {t: i for i, t in enumerate(texts)}
     vectors = torch.tensor(np.asarray(embed_texts(texts, batch_size=32), dtype=np.float32))
-    examples = [
-        (index[p.question], torch.tensor([index[p.answer], *(index[o] for o in p.others)]))
-        for p in pairs
-    ]
+    examples = [(index[p.question], torch.tensor([index[p.answer], *(index[o] for o in p.others)])) for p in pairs]
     generator = torch.Generator().manual_seed(seed)
     weights = torch.zeros(EMBEDDING_DIMENSIONS, EMBEDDING_DIMENSIONS, requires_grad=True)
     optimiser = torch.optim.Adam([weights], lr=learning_rate)

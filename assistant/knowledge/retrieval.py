@@ -56,6 +56,8 @@ def vector_literal(vector: Sequence[float]) -> str:
 def or_tsquery(question: str) -> str:
     """A to_tsquery string that matches any of the question's words (plainto_tsquery would need all)."""
     words = {w.replace(".", "") if not re.fullmatch(r"\d+\.\d+", w) else w for w in WORD.findall(question.lower())}
+    # "1.6" as the articles write it too: "1.60" is one token of the full text, and "1.6" another.
+    words |= {f"{w}0" for w in words if re.fullmatch(r"\d+\.\d", w)}
     return " | ".join(sorted(w for w in words if len(w) > 1))
 
 

@@ -16,8 +16,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         from assistant.knowledge.answer_adapter import ADAPTER_FILE, CORPUS_DIR
 
-        parser.add_argument("--corpus", type=Path, default=CORPUS_DIR, help=f"folder of articles (default: {CORPUS_DIR})")
-        parser.add_argument("--output", type=Path, default=ADAPTER_FILE, help=f"where to write it (default: {ADAPTER_FILE})")
+        parser.add_argument(
+            "--corpus", type=Path, default=CORPUS_DIR, help=f"folder of articles (default: {CORPUS_DIR})"
+        )
+        parser.add_argument(
+            "--output", type=Path, default=ADAPTER_FILE, help=f"where to write it (default: {ADAPTER_FILE})"
+        )
         parser.add_argument("--check", action="store_true", help="only say whether the map is current for the corpus")
 
     def handle(self, *args: Any, **options: Any) -> None:

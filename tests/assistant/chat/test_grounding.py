@@ -233,7 +233,7 @@ def test_on_the_labelled_sentences_small_models_wrote_the_gate_keeps_most_good_o
     assert len(bad) >= 50 and len(good) >= 50
     assert {v.origin for v in bad} >= {"smollm2", "gemma3-270m"}
     # Target 80%; a sentence must now be said by one place in the sources, and paraphrases that
-    # join two places are dropped with the nonsense (measured 50%, benchmarks/RESULTS.md): this
+    # join two places are dropped with the nonsense (measured 55%, benchmarks/RESULTS.md): this
     # holds the level reached.
     assert sum(v.passed for v in good) / len(good) >= 0.5
     # None passes: the target.
@@ -274,3 +274,33 @@ def test_an_items_question_supports_nothing_only_its_answer_does():
     # Every word from the item's question, and nonsense.
     assert gate.verdict("The plus number on a prescription is the number of the lens that is being used.") is not None
     assert gate.verdict("A plus sphere corrects long sight, and the bigger the number, the stronger the lens.") is None
+
+
+def test_two_things_the_sources_list_side_by_side_are_not_made_one():
+    sources = [
+        "Contact lens base curve and diameter\n\nThe two fitting parameters that almost always appear are the "
+        "**base curve** and the **diameter**. These describe the shape and size of the lens.",
+        "Contact lens base curve and diameter > Base curve\n\nThe **base curve** is the radius of curvature of "
+        "the central back surface of the lens, in millimetres.",
+    ]
+    gate = SentenceGate(sources, question="what is the base curve on a contact lens", max_sentences=99)
+    # SmolLM2's answer: the words are the sources', the identity is its own.
+    assert gate.verdict("The base curve is the diameter of the lens.") == (
+        "makes two things the sources list side by side one"
+    )
+    assert gate.verdict("Contact lens base curve and diameter: The base curve is the diameter of the lens.") is not None
+    assert gate.verdict("The base curve is the radius of curvature of the central back surface of the lens.") is None
+
+
+def test_the_questions_words_made_into_an_answer_and_a_sentence_cut_at_an_abbreviation_are_dropped():
+    sources = [
+        "Bifocal lenses > Questions patients ask\n\n- **Why can I see a line across my bifocal lenses?** The line "
+        "is the top edge of the reading segment.",
+        "Age-related macular degeneration > Wet AMD vs. dry AMD\n\nDry AMD is the more common form.",
+    ]
+    gate = SentenceGate(sources, question="what's the line on bifocals for and where should it sit", max_sentences=99)
+    assert gate.verdict("The line on bifocals for and where should it sit is the top edge of the reading segment.") == (
+        "makes the question's words into an answer"
+    )
+    assert gate.verdict("The line is the top edge of the reading segment.") is None
+    assert gate.verdict("Wet AMD vs.") == "breaks off"

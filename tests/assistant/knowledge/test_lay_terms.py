@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.knowledge.lay_terms import LAY_TERMS_FILE, lay_phrases, with_article_terms
-from assistant.knowledge.retrieval import knowledge_search
+from assistant.knowledge.retrieval import knowledge_search, or_tsquery
 from assistant.knowledge.services import knowledge_document_ingest
 
 
@@ -49,3 +49,11 @@ def test_a_found_chunk_is_shown_as_plain_text(db):
     )
     (found,) = knowledge_search(query="How often should I replace my contact lens case?", limit=1)
     assert "**" not in found.snippet() and "How often should I replace my case? At least monthly." in found.snippet()
+
+
+def test_practice_shorthand_and_an_index_written_short_find_their_articles():
+    assert "single vision" in with_article_terms("my quote says SV lenses, what's that")
+    assert "contact lens" in with_article_terms("My eye is red and painful with my lens in")
+    # The full text holds "1.60" as one token: "1.6" asks for it too, a prescription's -2.50 is left alone.
+    assert set(or_tsquery("difference between 1.6 and 1.67 lenses").split(" | ")) >= {"1.6", "1.60", "1.67"}
+    assert "2.500" not in or_tsquery("is -2.50 strong")
