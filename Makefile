@@ -55,7 +55,7 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 stop:
-	$(BIN)/python -c 'from pathlib import Path; from optiq_site import embedded as e; from optiq_site.settings.env import env_path; d = env_path("OPTIQ_DATA_DIR", Path("var")); e.valkey_stop(d / "valkey"); e.postgres_stop(d / "pgdata")'
+	$(BIN)/python -m optiq_site.runner --stop
 
 clean:
 	rm -rf $(VENV) var

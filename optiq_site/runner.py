@@ -3,7 +3,10 @@
 Starts (or reuses) the embedded PostgreSQL + pgvector and Valkey unless DATABASE_URL /
 REDIS_URL point elsewhere, migrates, creates the demo admin and API key on first start,
 loads demo data, then runs the ASGI web server, one Celery worker per queue and Flower
-until Ctrl-C, which stops everything it started.
+until Ctrl-C, which stops everything it started. `make stop` (`--stop`) does the same from
+another terminal: the running runner is told to stop (its pid is kept in the data folder), then
+any embedded server a `manage.py` command left running is stopped. A second `make run` on the
+same data folder says where the first one is instead of fighting it for its ports.
 """
 
 from __future__ import annotations
@@ -27,6 +30,45 @@ CONNECTION_HEADROOM = 10
 
 def _say(message: str) -> None:
     print(f"[optiq] {message}", flush=True)
+
+
+PID_FILE = "runner.pid"
+
+
+def running_runner(data_dir: Path) -> int | None:
+    """The pid of the runner serving `data_dir`, or None (a stale pid file is removed)."""
+    path = data_dir / PID_FILE
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+        # A pid reused by another program is not ours.
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"optiq_site.runner" not in cmdline.read_bytes():
+            raise ProcessLookupError
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        path.unlink(missing_ok=True)
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    return pid
+
+
+def stop_all(data_dir: Path, *, timeout: float = 90) -> None:
+    """`make stop`: stop the runner serving `data_dir` (it stops what it started), then any
+    embedded server left running there by a standalone command."""
+    from optiq_site import embedded
+
+    pid = running_runner(data_dir)
+    if pid is not None:
+        _say(f"Stopping the running platform (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while running_runner(data_dir) == pid and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if running_runner(data_dir) == pid:
+            _say(f"pid {pid} did not stop within {timeout:.0f} s")
+    embedded.valkey_stop(data_dir / "valkey")
+    embedded.postgres_stop(data_dir / "pgdata")
 
 
 def _manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
@@ -133,10 +175,35 @@ def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout: flo
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "optiq_site.settings.local")
-    from optiq_site.settings.env import env_bool, env_int, env_path, env_str
+    from optiq_site.settings.env import env_path
 
     data_dir = env_path("OPTIQ_DATA_DIR", BASE_DIR / "var")
     data_dir.mkdir(parents=True, exist_ok=True)
+    if "--stop" in sys.argv[1:]:
+        stop_all(data_dir)
+        return 0
+    other = running_runner(data_dir)
+    if other is not None:
+        _say(
+            f"OptiQ is already running from {data_dir} (pid {other}); its addresses are in the terminal that "
+            "started it. `make stop` stops it."
+        )
+        return 1
+    (data_dir / PID_FILE).write_text(str(os.getpid()))
+    # `make stop` from another terminal: stop what was started, wherever the start has got to.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return _run(data_dir)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if running_runner(data_dir) == os.getpid():
+            (data_dir / PID_FILE).unlink(missing_ok=True)
+
+
+def _run(data_dir: Path) -> int:
+    from optiq_site.settings.env import env_bool, env_int, env_str
+
     env = dict(os.environ)
     embedded_pg = not env_str("DATABASE_URL")
     embedded_redis = not env_str("REDIS_URL")
