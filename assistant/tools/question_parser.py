@@ -531,15 +531,25 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
         return Reading(kind=back.kind, message=str(back))
 
 
+# Asking what to buy or wear ("my son's glasses keep breaking at football, what should we get?"):
+# the "we" of a family, not of the practice's trade.
+ADVICE = P(
+    r"\b(?:what|which(?: ones?)?) (?:should|would|could|can) (?:we|i|he|she|they) (?:get|buy|choose|wear|use|go for)\b"
+)
+
+
 def _about_records(text: str, today: date) -> bool:
     """Whether a question that could not be read whole still asks for the practice's records: it
     speaks of the practice or its trade, names a period, or asks for figures or a ranking of them."""
+    periods = find_periods(text, today=today, normalised=True)
+    if ADVICE.search(text) and not RECORDS_WORDS.search(text) and not periods:
+        return False
     return bool(
         DATA_CUE.search(text)
         or RECORDS_WORDS.search(text)
         or VAGUE.search(text)
         or TOP_OF_RECORDS.search(text)
-        or find_periods(text, today=today, normalised=True)
+        or periods
     )
 
 

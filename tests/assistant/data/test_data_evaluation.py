@@ -80,3 +80,16 @@ def test_optics_questions_are_read_as_knowledge_not_asked_back(demo):
     assert len(elsewhere) <= 0.05 * len(questions), elsewhere
     asked = read_question("How many glasses did we sell last month?", today=demo["today"])
     assert asked.kind == "clarify" and "frames or spectacle lenses" in asked.message
+
+
+def test_asking_what_to_buy_is_advice_not_a_count_of_the_records(demo):
+    """"We" is the family's here, not the practice's: the question goes to the knowledge base."""
+    from assistant.tools.question_parser import read_question
+
+    today = demo["today"]
+    advice = read_question("My son's glasses keep breaking at football, what should we get?", today=today)
+    assert advice.kind == "knowledge"
+    # With a period or a figure it is the records again.
+    counted = read_question("Which glasses should we get more of, going by last month's sales?", today=today)
+    assert counted.kind != "knowledge"
+    assert read_question("How many glasses did we sell last month?", today=today).kind == "clarify"
