@@ -83,7 +83,7 @@ def test_optics_questions_are_read_as_knowledge_not_asked_back(demo):
 
 
 def test_asking_what_to_buy_is_advice_not_a_count_of_the_records(demo):
-    """"We" is the family's here, not the practice's: the question goes to the knowledge base."""
+    """ "We" is the family's here, not the practice's: the question goes to the knowledge base."""
     from assistant.tools.question_parser import read_question
 
     today = demo["today"]
