@@ -367,6 +367,11 @@ class Support:
     similarity: float  # embedding similarity of the sentence to the place
 
 
+def _tokens(text: str) -> str:
+    """The text's words and figures, lower case, space-separated and space-padded."""
+    return " " + " ".join(TOKEN.findall(text.lower().replace("’", "'"))) + " "
+
+
 class SentenceGate:
     """Feed the model's text as it streams; get back the sentences the sources support."""
 
@@ -381,6 +386,9 @@ class SentenceGate:
     ) -> None:
         self.thresholds = thresholds or THRESHOLDS
         self.source_texts = list(sources)
+        # The sources as the sentence rules read them, once per answer rather than per sentence.
+        self._plain_sources = plain(" ".join(self.source_texts)).lower()
+        self._source_tokens = _tokens(" ".join(self.source_texts))
         self.question_stems = stems(content_words(question))
         self.question = question
         # Every part of the sources' heading paths ("Lens tints > Sunglass filter categories").
@@ -627,16 +635,14 @@ class SentenceGate:
             rf"\b{a}\b[^.;:]{{0,25}}\b(?:and|or)\b[^.;:]{{0,12}}\b{b}\b|\b{b}\b[^.;:]{{0,25}}\b(?:and|or)\b[^.;:]{{0,12}}\b{a}\b"
         )
         said = re.compile(rf"\b{a}\b[^.;]{{0,40}}\b(?:is|are|means)\b[^.;]{{0,40}}\b{b}\b")
-        text = plain(" ".join(self.source_texts)).lower()
-        return bool(side_by_side.search(text)) and not said.search(text)
+        return bool(side_by_side.search(self._plain_sources)) and not said.search(self._plain_sources)
 
     def _echoes_question(self, sentence: str) -> bool:
-        asked = TOKEN.findall(self.question.lower().replace("’", "'"))
-        said = " " + " ".join(TOKEN.findall(sentence.lower().replace("’", "'"))) + " "
-        sources = " " + " ".join(TOKEN.findall(" ".join(self.source_texts).lower().replace("’", "'"))) + " "
+        asked = _tokens(self.question).split()
+        said = _tokens(sentence)
         for at in range(len(asked) - QUESTION_RUN + 1):
             run = " " + " ".join(asked[at : at + QUESTION_RUN]) + " "
-            if run in said and run not in sources and ASKING & set(asked[at : at + QUESTION_RUN]):
+            if run in said and run not in self._source_tokens and ASKING & set(asked[at : at + QUESTION_RUN]):
                 return True
         return False
 
