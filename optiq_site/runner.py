@@ -364,7 +364,6 @@ def _run(data_dir: Path) -> int:
 """,
             flush=True,
         )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         # Started in the background by a shell, SIGINT arrives ignored: Ctrl-C to the process
         # group (or `kill -INT`) still means "stop everything", not "the children exited".
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -53,23 +53,22 @@ class AnswerPair:
 def article_pairs(text: str, *, title: str) -> list[AnswerPair]:
     """The question-and-answer items of one article, cut as ingestion cuts it."""
     parsed = parse_front_matter(text, default_title=title)
-    units: list[tuple[str, str]] = []  # (unit in context, its text)
+    units: list[tuple[str, str, str]] = []  # (unit in context, its section, its text)
     seen: set[str] = set()
     for draft in chunk_document(parsed.body, title=parsed.title, count_tokens=count_tokens):
         section = draft.heading.rsplit(" > ", 1)[-1]
         for unit in passage_units(draft.text):
             if unit.text not in seen:  # consecutive chunks overlap
                 seen.add(unit.text)
-                units.append((f"{section}: {unit.text}", unit.text))
+                units.append((f"{section}: {unit.text}", section, unit.text))
     pairs: list[AnswerPair] = []
-    for at, (in_context, text) in enumerate(units):
+    for at, (_, section, text) in enumerate(units):
         asked = ANSWERED_QUESTION.match(text)
         if not asked:
             continue
-        heading = in_context[: len(in_context) - len(text) - 2]
-        others = tuple(c for i, (c, _) in enumerate(units) if i != at)
+        others = tuple(c for i, (c, _, _) in enumerate(units) if i != at)
         if others:
-            pairs.append(AnswerPair(question=asked.group(1), answer=f"{heading}: {stated(text)}", others=others))
+            pairs.append(AnswerPair(question=asked.group(1), answer=f"{section}: {stated(text)}", others=others))
     return pairs
 
 
