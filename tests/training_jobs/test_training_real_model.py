@@ -1,4 +1,4 @@
-"""End to end with the real default model (Gemma 3 270M): about 2 minutes on 2 cores, the first run converting the base."""
+"""End to end with the real default model (Gemma 3 270M): about 2.5 minutes on 2 cores, 5 to 6 the first time (the base is converted)."""
 
 from __future__ import annotations
 
