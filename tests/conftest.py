@@ -159,6 +159,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_base_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One conversion of each GGUF base for the whole run: the real fine-tune and the GGUF export
+    tests train on the same Gemma and SmolLM2 files (about a minute and 1 GB each to convert)."""
+    from django.test import override_settings
+
+    cache = tmp_path_factory.mktemp("base-cache")
+    with override_settings(BASE_CACHE_DIR=cache):
+        yield cache
+
+
 @pytest.fixture(scope="session")
 def default_gguf() -> Path:
     """The Gemma 3 270M GGUF, assembled from its pip package (no download)."""

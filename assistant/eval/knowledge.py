@@ -8,7 +8,7 @@ knowledge base does not answer counts as answered when the reply says so.
 
 The first split was fixed when the questions were written, before anything was tuned: a question
 is held out ("heldout") when sha256(question) mod 3 == 0. That split was scored twice and has been
-tuned on since. Each later split (`knowledge_questions_heldout2.jsonl` to `…heldout4.jsonl`: 80
+tuned on since. Each later split (`knowledge_questions_heldout2.jsonl` to `…heldout5.jsonl`: 80
 questions each) was written afterwards from the articles' names alone, committed before the
 assistant first answered it, and scored once before it was tuned on; the newest is the held-out
 split (benchmarks/RESULTS.md says which splits have been tuned on).
@@ -27,8 +27,8 @@ from assistant.knowledge.quoting import Likelihoods
 from assistant.knowledge.retrieval import RetrievedChunk, knowledge_search
 
 QUESTIONS_FILE = Path(__file__).with_name("knowledge_questions.jsonl")
-HELDOUT_FILES = tuple(Path(__file__).with_name(f"knowledge_questions_heldout{n}.jsonl") for n in (2, 3, 4))
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")
+HELDOUT_FILES = tuple(Path(__file__).with_name(f"knowledge_questions_heldout{n}.jsonl") for n in (2, 3, 4, 5))
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 # A model's own words for a question and its sources: a stream of text pieces.
 OwnWords = Callable[[str, Sequence[RetrievedChunk]], Iterable[str]]
 

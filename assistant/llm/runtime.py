@@ -63,6 +63,7 @@ _worker_id = ""
 _heartbeat_started = False
 _heartbeat_stop = threading.Event()
 _heartbeat_threads: list[threading.Thread] = []
+HEARTBEAT_THREAD = "optiq-inference-heartbeat"
 
 
 def worker_id() -> str:
@@ -347,7 +348,7 @@ def ensure_heartbeat() -> None:
     _heartbeat_started = True
     _heartbeat_stop.clear()
     _heartbeat_threads[:] = [
-        threading.Thread(target=_beat_loop, name="optiq-inference-heartbeat", daemon=True),
+        threading.Thread(target=_beat_loop, name=HEARTBEAT_THREAD, daemon=True),
         threading.Thread(target=_preload_loop, name="optiq-inference-preload", daemon=True),
     ]
     for thread in _heartbeat_threads:
@@ -361,7 +362,10 @@ def stop_heartbeat() -> None:
     _heartbeat_started = False
     for thread in _heartbeat_threads:
         if thread is not threading.current_thread():
-            thread.join(timeout=5)  # so that a beat in flight cannot re-register the worker
+            # The beat is waited for, so that a beat in flight cannot re-register the worker. The
+            # preload loop registers nothing, and at shutdown it can sit in the database pool's
+            # wait for a connection (up to its timeout): it is a daemon, so it is not waited for.
+            thread.join(timeout=5 if thread.name == HEARTBEAT_THREAD else 0.2)
     try:
         streams.worker_gone(streams.connection(), worker_id())
     except Exception:

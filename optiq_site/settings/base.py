@@ -15,6 +15,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = env_path("OPTIQ_DATA_DIR", BASE_DIR / "var")
 MODELS_DIR = env_path("OPTIQ_MODELS_DIR", DATA_DIR / "models")
 ARTIFACTS_DIR = env_path("OPTIQ_ARTIFACTS_DIR", DATA_DIR / "artifacts")
+# A GGUF base is converted to a Hugging Face directory once, for every job that trains on it.
+BASE_CACHE_DIR = env_path("OPTIQ_BASE_CACHE_DIR", ARTIFACTS_DIR / "base-cache")
 MEDIA_ROOT = env_path("OPTIQ_MEDIA_DIR", DATA_DIR / "media")
 MEDIA_URL = "/media/"
 

@@ -13,12 +13,11 @@ from training_jobs.tasks import training_job_run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_fine_tuning_the_default_model_lowers_eval_loss_and_deploys_with_its_adapter(settings, tmp_path):
+def test_fine_tuning_the_default_model_lowers_eval_loss_and_deploys_with_its_adapter(tmp_path):
     from assistant.llm.default_model import DEFAULT_CHAT_FORMAT, ensure_default_model
     from assistant.registry.selectors import active_model
     from assistant.registry.services import model_version_register
 
-    settings.ARTIFACTS_DIR = Path(settings.DATA_DIR) / "artifacts"  # keep the converted base between runs
     base = model_version_register(
         name="gemma-base", path=ensure_default_model(), chat_format=DEFAULT_CHAT_FORMAT, activate=True
     )

@@ -70,7 +70,7 @@ def gguf_cache_dir(gguf_path: Path) -> Path:
     """Where the Hugging Face conversion of `gguf_path` is kept (a new one when the file changes)."""
     stat = gguf_path.stat()
     key = hashlib.sha256(f"{gguf_path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return Path(settings.ARTIFACTS_DIR) / "base-cache" / f"{gguf_path.stem}-{key}"
+    return Path(settings.BASE_CACHE_DIR) / f"{gguf_path.stem}-{key}"
 
 
 def hf_directory(spec: BaseSpec) -> str:

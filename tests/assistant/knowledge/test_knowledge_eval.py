@@ -20,7 +20,10 @@ def test_the_questions_are_many_lay_and_split_by_the_recorded_rule():
     covered = [q for q in questions if q.covered]
     assert len(covered) >= 120 and len(questions) - len(covered) >= 20
     assert all(q.split == split_of(q.question) for q in questions if q.split in ("dev", "heldout"))
-    assert all(len([q for q in covered if q.split == split]) >= 60 for split in ("heldout2", "heldout3", "heldout4"))
+    assert all(
+        len([q for q in covered if q.split == split]) >= 60
+        for split in ("heldout2", "heldout3", "heldout4", "heldout5")
+    )
     assert len([q for q in covered if q.split == "heldout"]) >= 40
 
 
@@ -36,13 +39,14 @@ def test_every_key_fact_is_written_in_an_article_that_answers_it():
 def test_on_held_out_questions_the_article_is_found_and_the_quote_holds_the_key_fact(db):
     call_command("ingest_knowledge", "--no-products", verbosity=0)
     assert set(KnowledgeDocument.objects.values_list("status", flat=True)) == {"ready"}
-    report = evaluate_knowledge(split="heldout4")
-    heldout = report.splits["heldout4"]
+    report = evaluate_knowledge(split="heldout5")
+    heldout = report.splits["heldout5"]
     assert heldout.covered >= 60
-    # Target 0.95; measured 1.000 (benchmarks/RESULTS.md).
+    # Target 0.95; measured 0.985 (benchmarks/RESULTS.md).
     assert heldout.recall >= 0.95, [(o.question.question, o.found) for o in heldout.outcomes if not o.retrieved]
-    # Target 0.90; measured 0.853 on its first run: this holds the level reached.
-    assert heldout.key_fact >= 0.82
+    # Target 0.90; measured 0.882 (60 of 68) on its first and only held-out run: this holds the
+    # level reached, less two questions.
+    assert heldout.key_fact >= 0.85
     # Every quote is one to three whole units of one article.
     assert all(1 <= len(o.quoted) <= 3 for o in heldout.outcomes if o.quoted)
     reply = knowledge_reply("What does the x mean in -1.50/-0.50 x 90?")
