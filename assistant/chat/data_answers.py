@@ -42,6 +42,7 @@ YES = re.compile(
 SUGGESTION = re.compile(r"Did you mean (.+?)\?")
 MODEL_MAX_TOKENS = 160
 NEW_QUESTION_WORDS = 6
+NEW_SENTENCE_WORDS = 9
 
 
 def emits_tool_calls(version: Any) -> bool:
@@ -82,8 +83,10 @@ def plan_question(question: str, *, user: Any, today: date, version: Any = None,
 
 def _asks_anew(message: str) -> bool:
     """A message that is a whole question: it ends with a question mark and runs to several words
-    ("units sold?" and "for October?" answer a question back)."""
-    return message.rstrip().endswith("?") and len(message.split()) >= NEW_QUESTION_WORDS
+    ("units sold?" and "for October?" answer a question back), or runs to a sentence without one
+    ("my new glasses have a bubble distortion at the edges, is the prescription wrong")."""
+    words = len(message.split())
+    return words >= NEW_SENTENCE_WORDS or (message.rstrip().endswith("?") and words >= NEW_QUESTION_WORDS)
 
 
 def _plan(question: str, *, user: Any, today: date, version: Any) -> Plan:

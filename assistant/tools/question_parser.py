@@ -536,6 +536,9 @@ def read_question(question: str, *, today: date, names: PracticeNames | None = N
 ADVICE = P(
     r"\b(?:what|which(?: ones?)?) (?:should|would|could|can) (?:we|i|he|she|they) (?:get|buy|choose|wear|use|go for)\b"
 )
+# A patient asking what they need ("do I need sunglasses with UV protection in winter?"): the
+# season is when they wear them, not a period of the records.
+OWN_NEED = P(r"\b(?:do|should|must|can) i (?:really |still |also |even )?(?:need|wear|get|buy|use|have)\b")
 
 
 def _about_records(text: str, today: date) -> bool:
@@ -543,6 +546,8 @@ def _about_records(text: str, today: date) -> bool:
     speaks of the practice or its trade, names a period, or asks for figures or a ranking of them."""
     periods = find_periods(text, today=today, normalised=True)
     if ADVICE.search(text) and not RECORDS_WORDS.search(text) and not periods:
+        return False
+    if OWN_NEED.search(text) and not RECORDS_WORDS.search(text) and not DATA_CUE.search(text):
         return False
     return bool(
         DATA_CUE.search(text)

@@ -93,3 +93,14 @@ def test_asking_what_to_buy_is_advice_not_a_count_of_the_records(demo):
     counted = read_question("Which glasses should we get more of, going by last month's sales?", today=today)
     assert counted.kind != "knowledge"
     assert read_question("How many glasses did we sell last month?", today=today).kind == "clarify"
+
+
+def test_a_patient_asking_what_they_need_in_a_season_asks_advice_not_the_records(demo):
+    """ "In winter" is when the sunglasses are worn, not a period of the sales."""
+    from assistant.tools.question_parser import read_question
+
+    today = demo["today"]
+    assert read_question("do I need sunglasses with UV protection in winter", today=today).kind == "knowledge"
+    assert read_question("Should I wear sunglasses on holiday in August?", today=today).kind == "knowledge"
+    # The practice's own sales in a season are still the records (asked back: sunglasses are frames).
+    assert read_question("How many sunglasses did we sell in winter?", today=today).kind == "clarify"

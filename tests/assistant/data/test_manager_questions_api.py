@@ -217,6 +217,11 @@ def test_a_whole_new_question_after_a_question_back_is_read_on_its_own(demo, ask
     # An optics question whose words name a lens category and a time of year is not a data question.
     answer = question("Why don't my photochromic lenses go as dark on hot summer days?")
     assert answer["kind"] != "clarification"
+    # Typed as a sentence, without a question mark, it is still a question of its own.
+    back = question("How many frames did we sell?")
+    assert back["kind"] == "clarification"
+    answer = question("my new glasses have a bubble distortion at the edges, is the prescription wrong")
+    assert answer["kind"] == "knowledge" and "frames" not in answer["content"].lower()[:80]
 
 
 def test_the_structured_query_is_kept_as_the_answers_source(demo, ask):
