@@ -31,7 +31,10 @@ model's answer is let through one whole sentence at a time, and a sentence is dr
   says "minus", "thicker" where it says "thinner", or gives other figures (1.67 for 1.74),
 - makes a comparison ("lighter than") that no source sentence makes, or that the sources make
   only negated ("not lighter"),
-- is filler in place of a fact ("is a factor in determining"),
+- is filler in place of a fact ("is a factor in determining"), or only names what the question
+  and the sources' headings already name ("Trivex and polycarbonate lenses."),
+- answers about the other of a pair where the question asks about one ("daily" lenses under a
+  question about monthly ones: a true sentence of the sources, about something else),
 - claims evidence or says what something stands for ("studies show", "represents") without one
   place in the sources saying nearly all of it.
 
@@ -197,6 +200,15 @@ MAX_WORDS = 50
 SHORT_SENTENCE = 10
 # A stream that goes this far without ending a sentence is running on: stop reading it.
 MAX_BUFFER = 600
+# Subjects of which a question asks about one: a sentence about the other answers another question.
+SUBJECT_OPPOSITES = (
+    ("daily", "monthly"),
+    ("short-sighted", "long-sighted"),
+    ("myopia", "hyperopia"),
+    ("myopic", "hyperopic"),
+)
+# A sentence this short that only names what the question and the headings name says nothing.
+NAMING_WORDS = 6
 # Terms whose swap turns a source's statement into its opposite.
 OPPOSITES = (
     ("plus", "minus"),
@@ -395,6 +407,7 @@ class SentenceGate:
         self.headings = {
             part.strip().lower() for source in sources for part in source.split("\n", 1)[0].split(" > ") if part.strip()
         }
+        self.heading_stems = set().union(*(stems(content_words(heading)) for heading in self.headings))
         self.sources: list[SourceSentence] = []
         self.places: list[Place] = []
         articles: dict[str, int] = {}
@@ -539,6 +552,12 @@ class SentenceGate:
             return "words the sources do not use"
         if not stems(words) - self.question_stems:
             return "only restates the question"
+        if len(sentence.split()) <= NAMING_WORDS and stems(words) <= (
+            self.heading_stems | self.question_stems | GENERIC_TITLE_WORDS
+        ):
+            return "names the subject and says nothing"
+        if (other := self._answers_the_other(sentence)) is not None:
+            return other
         if VAGUE.search(sentence):
             return "filler instead of a fact"
         if takes_itself_back(sentence):
@@ -595,6 +614,15 @@ class SentenceGate:
             return "an arithmetic relation where the source states none"
         if self._similarity(sentence) < self.thresholds.similarity:
             return "not close in meaning to any source sentence"
+        return None
+
+    def _answers_the_other(self, sentence: str) -> str | None:
+        """The question asks about one of a pair of subjects and the sentence speaks of the other."""
+        asked, said = self.question.lower(), sentence.lower()
+        for a, b in SUBJECT_OPPOSITES:
+            for this, other in ((a, b), (b, a)):
+                if _says(asked, this) and not _says(asked, other) and _says(said, other) and not _says(said, this):
+                    return f"answers about “{other}” where the question asks about “{this}”"
         return None
 
     def _place_verdict(self, text: str, support: Support | None) -> str | None:
