@@ -275,6 +275,16 @@ def _says(text: str, term: str) -> bool:
     return re.search(rf"(?<![a-z-]){re.escape(term)}(?![a-z-])", text) is not None
 
 
+def swapped(first: str, second: str, pairs: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """The pair of terms (this, other) where `first` says this and not other, and `second` other
+    and not this ("plus" in a sentence whose source says "minus"); None when no pair is swapped."""
+    for a, b in pairs:
+        for this, other in ((a, b), (b, a)):
+            if _says(first, this) and not _says(first, other) and _says(second, other) and not _says(second, this):
+                return this, other
+    return None
+
+
 PLURAL = re.compile(r"(?:(?<=[sxz])|(?<=ch)|(?<=sh))es$|(?<=[^su])s$")
 
 
@@ -582,16 +592,8 @@ class SentenceGate:
         share, carrier, place_numbers, place = self._carrier(stems(words))
         if share < self.thresholds.local_support or carrier is None:
             return "no one place in the sources says it"
-        lowered, place_lowered = sentence.lower(), place.lower()
-        for a, b in OPPOSITES:
-            for this, other in ((a, b), (b, a)):
-                if (
-                    _says(lowered, this)
-                    and not _says(lowered, other)
-                    and _says(place_lowered, other)
-                    and not _says(place_lowered, this)
-                ):
-                    return f"says “{this}” where the source says “{other}”"
+        if swap := swapped(sentence.lower(), place.lower(), OPPOSITES):
+            return f"says “{swap[0]}” where the source says “{swap[1]}”"
         sentence_stems = stems(words)
         for number in numbers:
             if number not in place_numbers and not any(
@@ -618,11 +620,8 @@ class SentenceGate:
 
     def _answers_the_other(self, sentence: str) -> str | None:
         """The question asks about one of a pair of subjects and the sentence speaks of the other."""
-        asked, said = self.question.lower(), sentence.lower()
-        for a, b in SUBJECT_OPPOSITES:
-            for this, other in ((a, b), (b, a)):
-                if _says(asked, this) and not _says(asked, other) and _says(said, other) and not _says(said, this):
-                    return f"answers about “{other}” where the question asks about “{this}”"
+        if swap := swapped(self.question.lower(), sentence.lower(), SUBJECT_OPPOSITES):
+            return f"answers about “{swap[1]}” where the question asks about “{swap[0]}”"
         return None
 
     def _place_verdict(self, text: str, support: Support | None) -> str | None:

@@ -1,4 +1,4 @@
-"""End to end with the real default model (Gemma 3 270M): about 2.5 minutes on 2 cores, 5 to 6 the first time (the base is converted)."""
+"""End to end with the real default model (Gemma 3 270M): about 2 to 2.5 minutes on 2 cores, a minute more when it is the run's first test to convert the base (tests/conftest.py shares the conversion)."""
 
 from __future__ import annotations
 
